@@ -1,0 +1,49 @@
+# The single entry point for building, generating, checking and testing.
+# Run "make help" for the list of targets.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+BUF := go tool -modfile=tools/go.mod buf
+GO_TEST_FLAGS ?= -race -shuffle=on -count=1
+
+.PHONY: help
+help: ## Show this help.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## The main job: build the CLI and run it (prints its help until the server lands).
+	go run ./cmd/a2agrpc help
+
+.PHONY: test
+test: ## Run every test with the race detector.
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: googleapis
+googleapis: ## Fetch the pinned googleapis protos into third_party/ (git-ignored).
+	./scripts/sync-googleapis.sh
+
+.PHONY: generate
+generate: googleapis ## Regenerate gen/ from proto/ with buf and the local plugins.
+	$(BUF) generate
+
+.PHONY: checkgenerate
+checkgenerate: generate ## Fail if regenerating changes gen/.
+	@if [[ -n "$$(git status --porcelain -- gen)" ]]; then \
+		git status --porcelain -- gen; git --no-pager diff --stat -- gen; \
+		echo "gen/ is stale: run 'make generate' and commit the result" >&2; exit 1; fi
+
+.PHONY: lint
+lint: googleapis ## go vet, buf lint and the buf format check.
+	go vet ./...
+	$(BUF) lint
+	$(BUF) format -d --exit-code proto
+
+.PHONY: checktidy
+checktidy: ## Fail if go.mod/go.sum of the root or tools module are not tidy.
+	go mod tidy -diff
+	cd tools && go mod tidy -diff
+
+.PHONY: ci
+ci: checktidy lint checkgenerate test ## Everything CI runs (see .ci/run).

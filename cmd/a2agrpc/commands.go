@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+)
+
+// command is one "a2agrpc <name>" subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands is the one list of subcommands; usage and dispatch both read it.
+func commands() map[string]command {
+	return map[string]command{
+		"version": {summary: "print the build and protocol versions", run: runVersion},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `a2agrpc — an A2A v1.0 agent server and client (gRPC, HTTP+JSON, JSON-RPC)
+
+Usage:
+  a2agrpc <command> [flags]
+
+Commands:
+`)
+	cmds := commands()
+	for _, name := range slices.Sorted(maps.Keys(cmds)) {
+		fmt.Fprintf(w, "  %-10s %s\n", name, cmds[name].summary)
+	}
+	fmt.Fprint(w, `  help       print this help
+
+Run "a2agrpc <command> -h" for the flags of a command.
+`)
+}
