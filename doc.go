@@ -8,7 +8,3 @@
 // normative schema. The root package holds what every binding shares: the
 // protocol constants and, as the server lands, the error model.
 package a2agrpc
-
-// ProtocolVersion is the A2A version this module speaks, in the Major.Minor
-// form used on the wire (A2A-Version header, AgentInterface.protocol_version).
-const ProtocolVersion = "1.0"

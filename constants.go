@@ -1,0 +1,32 @@
+package a2agrpc
+
+// ProtocolVersion is the A2A version this module speaks, in the Major.Minor
+// form used on the wire (A2A-Version header, AgentInterface.protocol_version).
+const ProtocolVersion = "1.0"
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of every error this module
+// sends, as the A2A specification requires.
+const ErrorDomain = "a2a-protocol.org"
+
+// Service parameters: HTTP header names and their gRPC metadata keys (gRPC
+// metadata keys are lowercase).
+const (
+	HeaderVersion      = "A2A-Version"
+	HeaderExtensions   = "A2A-Extensions"
+	MetadataVersion    = "a2a-version"
+	MetadataExtensions = "a2a-extensions"
+)
+
+// Binding names as they appear in AgentInterface.protocol_binding.
+const (
+	BindingGRPC    = "GRPC"
+	BindingJSONRPC = "JSONRPC"
+	BindingREST    = "HTTP+JSON"
+)
+
+// Media types of the HTTP bindings.
+const (
+	MediaTypeA2AJSON     = "application/a2a+json"
+	MediaTypeJSON        = "application/json"
+	MediaTypeEventStream = "text/event-stream"
+)
