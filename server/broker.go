@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+)
+
+// Event is one event of a stream: a StreamResponse and its sequence number in
+// the task's event log (0 for events outside a task, i.e. a direct message
+// reply). Bindings that can resume streams (SSE's Last-Event-ID) expose Seq.
+type Event struct {
+	Seq      int64
+	Response *a2av1.StreamResponse
+}
+
+// broker fans a task's events out to its subscribers. A topic exists while a
+// task has subscribers or a running execution in this process.
+type broker struct {
+	maxQueue int
+
+	mu     sync.Mutex
+	topics map[string]*topic
+}
+
+type topic struct {
+	id   string
+	refs int // guarded by broker.mu
+
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	closed bool
+}
+
+func newBroker(maxQueue int) *broker {
+	return &broker{maxQueue: maxQueue, topics: make(map[string]*topic)}
+}
+
+// acquire returns the topic of a task, creating it; pair with release.
+func (b *broker) acquire(taskID string) *topic {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.topics[taskID]
+	if t == nil {
+		t = &topic{id: taskID, subs: make(map[*subscriber]struct{})}
+		b.topics[taskID] = t
+	}
+	t.refs++
+	return t
+}
+
+func (b *broker) release(t *topic) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t.refs--
+	if t.refs == 0 && b.topics[t.id] == t {
+		delete(b.topics, t.id)
+	}
+}
+
+// subscribe registers a subscriber whose stream starts after sequence number
+// from: events with Seq <= from are already reflected in what the caller
+// sent first. The caller holds t.mu (so no event can slip in between reading
+// the snapshot and registering) and passes the events to send first.
+func (t *topic) subscribeLocked(from int64, maxQueue int, first ...Event) *subscriber {
+	s := &subscriber{from: from, max: maxQueue, notify: make(chan struct{}, 1)}
+	s.queue = append(s.queue, first...)
+	if len(first) > 0 {
+		s.notify <- struct{}{}
+	}
+	if t.closed {
+		s.done = true
+	} else {
+		t.subs[s] = struct{}{}
+	}
+	return s
+}
+
+func (t *topic) unsubscribe(s *subscriber) {
+	t.mu.Lock()
+	delete(t.subs, s)
+	t.mu.Unlock()
+}
+
+// publish delivers one event to every subscriber without ever blocking: a
+// subscriber whose queue is full is cut off with a ResourceExhausted error
+// and can resubscribe. final ends every subscription after the event (the
+// task reached a terminal state).
+func (t *topic) publish(ev Event, final bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for s := range t.subs {
+		if !s.offer(ev) {
+			delete(t.subs, s)
+		}
+		if final {
+			s.finish(nil)
+		}
+	}
+	if final {
+		clear(t.subs)
+		t.closed = true
+	}
+}
+
+// subscriber is one stream's bounded queue. Memory is proportional to its
+// backlog: an idle subscriber holds no buffer.
+type subscriber struct {
+	from   int64
+	max    int
+	notify chan struct{} // capacity 1: "something changed"
+
+	mu    sync.Mutex
+	queue []Event
+	done  bool  // no more events will be queued
+	err   error // reported after the queue drains; nil means a clean end
+}
+
+var errSlowSubscriber = a2agrpc.NewError(a2agrpc.ReasonResourceExhausted,
+	"stream consumer too slow: events were dropped; subscribe again to resume")
+
+// offer queues ev; false if the subscriber was cut off for being too slow.
+func (s *subscriber) offer(ev Event) bool {
+	if ev.Seq != 0 && ev.Seq <= s.from {
+		return true
+	}
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return false
+	}
+	if len(s.queue) >= s.max {
+		s.queue, s.done, s.err = nil, true, errSlowSubscriber
+		s.mu.Unlock()
+		s.wake()
+		return false
+	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	s.wake()
+	return true
+}
+
+// finish ends the stream after the queued events, with err (nil: clean end).
+func (s *subscriber) finish(err error) {
+	s.mu.Lock()
+	if !s.done {
+		s.done, s.err = true, err
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *subscriber) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the next event, io.EOF at a clean end, the stream's error, or
+// ctx's error.
+func (s *subscriber) next(ctx context.Context, buf *[]Event) (Event, error) {
+	for {
+		if len(*buf) > 0 {
+			ev := (*buf)[0]
+			(*buf)[0] = Event{}
+			*buf = (*buf)[1:]
+			return ev, nil
+		}
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			*buf, s.queue = s.queue, nil
+			s.mu.Unlock()
+			continue
+		}
+		done, err := s.done, s.err
+		s.mu.Unlock()
+		if done {
+			if err == nil {
+				err = io.EOF
+			}
+			return Event{}, err
+		}
+		select {
+		case <-s.notify:
+		case <-ctx.Done():
+			return Event{}, context.Cause(ctx)
+		}
+	}
+}

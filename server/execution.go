@@ -1,0 +1,347 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
+)
+
+// Causes of an execution's context cancellation.
+var (
+	errCanceledByClient = errors.New("task canceled")
+	errShutdown         = errors.New("server shutting down")
+	errAgentPanicked    = errors.New("agent panicked")
+)
+
+// execution is one run of the Executor for one accepted message. It is the
+// only writer of its task while it runs: all writes go through e.mu, so the
+// task's events are persisted and published in one order.
+type execution struct {
+	h      *Handler
+	req    *Request
+	ctx    context.Context // the agent's context: cancelled on cancel/shutdown
+	sctx   context.Context // for store writes: never cancelled, so outcomes are recorded
+	cancel context.CancelCauseFunc
+	topic  *topic
+	origin *subscriber // the send stream; nil for blocking sends
+
+	mu       sync.Mutex
+	created  bool
+	task     *a2av1.Task
+	version  int64
+	emitted  bool // the agent wrote something
+	finished bool // no more writes: terminal, replied, or Execute returned
+	pushCfg  *a2av1.TaskPushNotificationConfig
+
+	settleOnce sync.Once
+	settled    chan struct{}
+	result     *a2av1.SendMessageResponse
+	resultErr  error
+}
+
+// settle releases a blocking sender with the current outcome. Callers hold
+// e.mu.
+func (e *execution) settleLocked() {
+	e.settleOnce.Do(func() {
+		if e.resultErr == nil && e.result == nil {
+			e.result = &a2av1.SendMessageResponse{Payload: &a2av1.SendMessageResponse_Task{Task: e.task}}
+		}
+		close(e.settled)
+	})
+}
+
+// createLocked stores the new task in state with an optional status message
+// and publishes it as the stream's first event.
+func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) error {
+	t := &a2av1.Task{
+		Id:        e.req.TaskID,
+		ContextId: e.req.ContextID,
+		Status:    newStatus(state, e.stamp(msg)),
+		History:   []*a2av1.Message{e.req.Message},
+	}
+	if msg != nil {
+		t.History = append(t.History, t.Status.Message)
+	}
+	rec := taskstore.Record{Task: t, Owner: e.req.Caller, Tenant: e.req.Tenant, Updated: t.Status.Timestamp.AsTime()}
+	if err := e.h.store.Create(e.sctx, rec); err != nil {
+		if errors.Is(err, taskstore.ErrFull) {
+			return a2agrpc.NewError(a2agrpc.ReasonResourceExhausted, "task store is full; retry later").WithCause(err)
+		}
+		return a2agrpc.AsError(err)
+	}
+	e.created, e.task, e.version = true, t, 1
+	if e.pushCfg != nil {
+		if err := e.h.store.PutPushConfig(e.sctx, e.pushCfg); err != nil {
+			e.h.log.Error("a2agrpc: storing inline push config", "task", t.Id, "err", err)
+		}
+	}
+	e.afterWriteLocked(Event{Seq: 1, Response: taskEvent(t)})
+	return nil
+}
+
+// stamp fills in the ids of an agent message.
+func (e *execution) stamp(m *a2av1.Message) *a2av1.Message {
+	if m == nil {
+		return nil
+	}
+	if m.TaskId == e.req.TaskID && m.ContextId == e.req.ContextID && m.Role != a2av1.Role_ROLE_UNSPECIFIED {
+		return m
+	}
+	c := &a2av1.Message{
+		MessageId: m.MessageId, ContextId: e.req.ContextID, TaskId: e.req.TaskID, Role: m.Role,
+		Parts: m.Parts, Metadata: m.Metadata, Extensions: m.Extensions, ReferenceTaskIds: m.ReferenceTaskIds,
+	}
+	if c.Role == a2av1.Role_ROLE_UNSPECIFIED {
+		c.Role = a2av1.Role_ROLE_AGENT
+	}
+	return c
+}
+
+// updateLocked persists one change derived from the current task and
+// publishes its event. A version conflict means another process changed
+// the task (e.g. a cancel on another replica): reload and derive again.
+func (e *execution) updateLocked(derive func(*a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse)) error {
+	for attempt := 0; ; attempt++ {
+		next, ev := derive(e.task)
+		v, err := e.h.store.Update(e.sctx, e.task.GetId(), e.version, taskstore.Update{Task: next, Event: ev})
+		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
+			rec, gerr := e.h.store.Get(e.sctx, e.task.GetId())
+			if gerr != nil {
+				return a2agrpc.AsError(gerr)
+			}
+			e.task, e.version = rec.Task, rec.Version
+			if IsTerminal(rec.Task.GetStatus().GetState()) {
+				e.finished = true
+				return ErrTaskFinished
+			}
+			continue
+		}
+		if err != nil {
+			return a2agrpc.AsError(err)
+		}
+		e.task, e.version = next, v
+		e.afterWriteLocked(Event{Seq: v, Response: ev})
+		return nil
+	}
+}
+
+// afterWriteLocked publishes an event and applies the stream policy:
+//   - terminal: every stream of the task ends; blocking senders return;
+//   - INPUT_REQUIRED: blocking senders return and the send stream ends
+//     (the caller answers with a new message, which opens a new stream);
+//     SubscribeToTask streams stay open;
+//   - AUTH_REQUIRED: blocking senders return; streams stay open while the
+//     agent keeps running, since credentials may arrive out of band.
+func (e *execution) afterWriteLocked(ev Event) {
+	state := e.task.GetStatus().GetState()
+	final := IsTerminal(state)
+	e.topic.publish(ev, final)
+	if final {
+		e.finished = true
+	}
+	if final || IsInterrupted(state) {
+		e.settleLocked()
+	}
+	if state == a2av1.TaskState_TASK_STATE_INPUT_REQUIRED && e.origin != nil {
+		e.origin.finish(nil)
+	}
+}
+
+func (e *execution) status(state a2av1.TaskState, msg *a2av1.Message) error {
+	if state == a2av1.TaskState_TASK_STATE_UNSPECIFIED || a2av1.TaskState_name[int32(state)] == "" {
+		return a2agrpc.Errorf(a2agrpc.ReasonInvalidAgentResponse, "agent wrote invalid task state %d", state)
+	}
+	if msg != nil {
+		if err := checkParts(msg.GetParts()); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.finished {
+		return ErrTaskFinished
+	}
+	e.emitted = true
+	msg = e.stamp(msg)
+	if !e.created {
+		return e.createLocked(state, msg)
+	}
+	return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
+		next := withStatus(t, newStatus(state, msg))
+		return next, statusEvent(next)
+	})
+}
+
+func (e *execution) artifact(a *a2av1.Artifact, appendParts, lastChunk bool) error {
+	if err := checkArtifact(a); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.finished {
+		return ErrTaskFinished
+	}
+	e.emitted = true
+	if !e.created {
+		if err := e.createLocked(a2av1.TaskState_TASK_STATE_WORKING, nil); err != nil {
+			return err
+		}
+	}
+	return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
+		return withArtifact(t, a, appendParts), artifactEvent(t, a, appendParts, lastChunk)
+	})
+}
+
+func (e *execution) reply(parts []*a2av1.Part) error {
+	if len(parts) == 0 {
+		return a2agrpc.NewError(a2agrpc.ReasonInvalidAgentResponse, "agent replied with no parts")
+	}
+	if err := checkParts(parts); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.finished {
+		return ErrTaskFinished
+	}
+	msg := AgentMessage(parts...)
+	msg.ContextId = e.req.ContextID
+	if e.created || e.emitted {
+		e.emitted = true
+		msg.TaskId = e.req.TaskID
+		return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
+			next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_COMPLETED, msg))
+			return next, statusEvent(next)
+		})
+	}
+	e.emitted, e.finished = true, true
+	e.result = &a2av1.SendMessageResponse{Payload: &a2av1.SendMessageResponse_Message{Message: msg}}
+	e.topic.publish(Event{Response: messageEvent(msg)}, true)
+	e.settleLocked()
+	return nil
+}
+
+// run calls the executor and settles the task with what it returned.
+func (e *execution) run() {
+	defer e.h.executions.Done()
+	err := e.callExecutor()
+	e.finish(err)
+}
+
+func (e *execution) callExecutor() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.h.log.Error("a2agrpc: agent panicked", "task", e.req.TaskID, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", errAgentPanicked, p)
+		}
+	}()
+	ctx := e.ctx
+	if d := e.h.cfg.executionTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, errors.New("execution timeout"))
+		defer cancel()
+	}
+	return e.h.exec.Execute(ctx, e.req, &TaskWriter{e: e})
+}
+
+// finish closes the execution: the task ends in a state that reflects how
+// Execute returned, streams that follow this execution end, and the task is
+// released for follow-up messages.
+func (e *execution) finish(execErr error) {
+	e.mu.Lock()
+	if !e.finished {
+		if err := e.settleOutcomeLocked(execErr); err != nil {
+			e.h.log.Error("a2agrpc: recording the task outcome", "task", e.req.TaskID, "err", err)
+			if e.resultErr == nil && !e.created {
+				e.resultErr = a2agrpc.AsError(err)
+			}
+		}
+		e.finished = true
+	}
+	e.settleLocked()
+	e.mu.Unlock()
+	if e.origin != nil {
+		e.origin.finish(e.resultErr)
+	}
+	e.h.release(e)
+	e.cancel(context.Canceled)
+}
+
+func (e *execution) settleOutcomeLocked(execErr error) error {
+	if execErr == nil {
+		switch state := e.task.GetStatus().GetState(); {
+		case !e.created:
+			return e.createLocked(a2av1.TaskState_TASK_STATE_COMPLETED, nil)
+		case IsInterrupted(state):
+			return nil
+		default:
+			return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
+				next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_COMPLETED, nil))
+				return next, statusEvent(next)
+			})
+		}
+	}
+	var a2aErr *a2agrpc.Error
+	if errors.As(execErr, &a2aErr) && !e.created && !e.emitted {
+		// The agent refused the request before doing anything: the caller
+		// gets the error and no task is created.
+		e.resultErr = a2aErr
+		return nil
+	}
+	text := "the agent failed"
+	switch {
+	case errors.Is(execErr, errAgentPanicked):
+		text = "the agent failed unexpectedly"
+	case errors.Is(context.Cause(e.ctx), errShutdown):
+		text = "interrupted: the server shut down"
+	case a2aErr != nil:
+		text = a2aErr.Message
+	default:
+		e.h.log.Error("a2agrpc: agent failed", "task", e.req.TaskID, "err", execErr)
+	}
+	msg := e.stamp(AgentMessage(TextPart(text)))
+	if !e.created {
+		return e.createLocked(a2av1.TaskState_TASK_STATE_FAILED, msg)
+	}
+	return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
+		next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_FAILED, msg))
+		return next, statusEvent(next)
+	})
+}
+
+// cancelTask handles CancelTask for a task this execution is running: the
+// agent's cancel hook may refuse; otherwise the task becomes CANCELED at once
+// and the agent's context is cancelled.
+func (e *execution) cancelTask(ctx context.Context) (*a2av1.Task, error) {
+	if c, ok := e.h.exec.(Canceler); ok {
+		e.mu.Lock()
+		snapshot := e.task
+		e.mu.Unlock()
+		if err := c.Cancel(ctx, snapshot); err != nil {
+			return nil, a2agrpc.AsError(err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.finished || !e.created {
+		return nil, a2agrpc.ErrTaskNotCancelable.WithMeta("taskId", e.req.TaskID)
+	}
+	err := e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
+		next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_CANCELED, nil))
+		return next, statusEvent(next)
+	})
+	if err != nil {
+		if errors.Is(err, ErrTaskFinished) {
+			return nil, a2agrpc.ErrTaskNotCancelable.WithMeta("taskId", e.req.TaskID)
+		}
+		return nil, err
+	}
+	e.cancel(errCanceledByClient)
+	return e.task, nil
+}

@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
+)
+
+// Handler implements the eleven A2A operations over an [Executor] and a
+// [taskstore.Store], independent of any transport. Unary operations return
+// the response message or an *a2agrpc.Error; streaming operations return an
+// iterator whose only element is an error when the call fails up front.
+//
+// Bindings pass per-call service parameters (A2A-Version, A2A-Extensions,
+// caller identity) with [WithCallInfo]. The handler takes ownership of
+// request messages: callers must not modify them afterwards.
+type Handler struct {
+	exec   Executor
+	cfg    config
+	store  taskstore.Store
+	card   *a2av1.AgentCard
+	log    *slog.Logger
+	broker *broker
+
+	mu         sync.Mutex
+	running    map[string]*execution // task id → its execution in this process
+	closed     bool
+	executions sync.WaitGroup
+}
+
+// NewHandler returns a Handler running exec. It fails on an invalid
+// configuration rather than panicking.
+func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
+	if exec == nil {
+		return nil, errors.New("server: nil Executor")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.store == nil {
+		cfg.store = taskstore.NewMemory()
+	}
+	card := cfg.card
+	if card == nil {
+		card = defaultCard()
+	}
+	return &Handler{
+		exec:    exec,
+		cfg:     cfg,
+		store:   cfg.store,
+		card:    card,
+		log:     cfg.log,
+		broker:  newBroker(cfg.streamBuffer),
+		running: make(map[string]*execution),
+	}, nil
+}
+
+func defaultCard() *a2av1.AgentCard {
+	return &a2av1.AgentCard{
+		Name:               "a2agrpc agent",
+		Description:        "An A2A agent served by a2agrpc.",
+		Version:            "0.0.0",
+		Capabilities:       &a2av1.AgentCapabilities{Streaming: proto.Bool(true), PushNotifications: proto.Bool(true)},
+		DefaultInputModes:  []string{"text/plain"},
+		DefaultOutputModes: []string{"text/plain"},
+	}
+}
+
+// AgentCard returns the public card the handler enforces. It is shared and
+// must not be modified.
+func (h *Handler) AgentCard() *a2av1.AgentCard { return h.card }
+
+// Store returns the task store.
+func (h *Handler) Store() taskstore.Store { return h.store }
+
+// Close stops accepting new messages and waits for running executions to
+// finish until ctx is done; then it cancels the remaining ones (their tasks
+// fail with an "interrupted" status) and waits for them to record it.
+func (h *Handler) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.executions.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	h.mu.Lock()
+	for _, e := range h.running {
+		if e != nil {
+			e.cancel(errShutdown)
+		}
+	}
+	h.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+// begin checks the service parameters common to every operation and returns
+// the call's info.
+func (h *Handler) begin(ctx context.Context) (*CallInfo, error) {
+	call := CallInfoFrom(ctx)
+	if err := checkVersion(call.Version); err != nil {
+		return nil, err
+	}
+	if err := negotiateExtensions(call, h.card.GetCapabilities().GetExtensions()); err != nil {
+		return nil, err
+	}
+	return call, nil
+}
+
+// claim reserves a task for one writer in this process: an execution, or a
+// cancel of a task nobody runs (e == nil). ok is false if it is taken.
+func (h *Handler) claim(taskID string, e *execution) (ok bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false, a2agrpc.NewError(a2agrpc.ReasonUnavailable, "server is shutting down")
+	}
+	if _, taken := h.running[taskID]; taken {
+		return false, nil
+	}
+	h.running[taskID] = e
+	if e != nil {
+		h.executions.Add(1)
+	}
+	return true, nil
+}
+
+func (h *Handler) unclaim(taskID string) {
+	h.mu.Lock()
+	delete(h.running, taskID)
+	h.mu.Unlock()
+}
+
+func (h *Handler) runningExecution(taskID string) (*execution, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.running[taskID]
+	return e, ok
+}
+
+// release is called once by an execution that has finished.
+func (h *Handler) release(e *execution) {
+	h.unclaim(e.req.TaskID)
+	h.broker.release(e.topic)
+}
+
+// loadTask returns a task the caller may see. A task of another caller or
+// tenant is reported exactly like a missing one, so existence never leaks.
+func (h *Handler) loadTask(ctx context.Context, call *CallInfo, tenant, id string) (taskstore.Record, error) {
+	rec, err := h.store.Get(ctx, id)
+	if err == nil && (rec.Owner != call.Caller || rec.Tenant != tenant) {
+		err = taskstore.ErrNotFound
+	}
+	if err != nil {
+		if errors.Is(err, taskstore.ErrNotFound) {
+			return rec, a2agrpc.ErrTaskNotFound.WithMeta("taskId", id)
+		}
+		return rec, a2agrpc.AsError(err)
+	}
+	return rec, nil
+}

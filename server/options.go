@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
+)
+
+// Option configures a [Handler].
+type Option func(*config)
+
+type config struct {
+	card             *a2av1.AgentCard
+	extendedCard     ExtendedCardFunc
+	store            taskstore.Store
+	log              *slog.Logger
+	streamBuffer     int
+	executionTimeout time.Duration
+	maxPushConfigs   int
+}
+
+// ExtendedCardFunc returns the extended Agent Card for an authenticated
+// caller; it may differ per caller.
+type ExtendedCardFunc func(ctx context.Context, call *CallInfo) (*a2av1.AgentCard, error)
+
+// Defaults.
+const (
+	DefaultStreamBuffer         = 1024
+	DefaultMaxPushConfigsPerTask = 16
+)
+
+func defaultConfig() config {
+	return config{
+		streamBuffer:   DefaultStreamBuffer,
+		maxPushConfigs: DefaultMaxPushConfigsPerTask,
+		log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// WithAgentCard sets the public Agent Card. Its capabilities gate the
+// optional operations (streaming, push notifications, extended card) and its
+// extensions drive A2A-Extensions negotiation. Without it the handler uses a
+// minimal card that enables streaming and push notifications.
+func WithAgentCard(card *a2av1.AgentCard) Option {
+	return func(c *config) {
+		if card != nil {
+			c.card = card
+		}
+	}
+}
+
+// WithExtendedAgentCard serves GetExtendedAgentCard through f. The public
+// card must declare capabilities.extendedAgentCard for it to be reachable.
+func WithExtendedAgentCard(f ExtendedCardFunc) Option {
+	return func(c *config) { c.extendedCard = f }
+}
+
+// WithTaskStore sets where tasks are kept (default: a
+// [taskstore.NewMemory] store with its default bounds).
+func WithTaskStore(s taskstore.Store) Option {
+	return func(c *config) {
+		if s != nil {
+			c.store = s
+		}
+	}
+}
+
+// WithLogger sets where agent failures and panics are logged (default:
+// nowhere).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithStreamBuffer bounds how many events may wait for one slow stream
+// consumer (default [DefaultStreamBuffer]). A consumer that falls further
+// behind is cut off with RESOURCE_EXHAUSTED and may resubscribe; the agent
+// and other consumers are never slowed down. n <= 0 keeps the default.
+func WithStreamBuffer(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.streamBuffer = n
+		}
+	}
+}
+
+// WithExecutionTimeout bounds one Execute call; when it expires the agent's
+// context is cancelled (default: no bound). d <= 0 means no bound.
+func WithExecutionTimeout(d time.Duration) Option {
+	return func(c *config) { c.executionTimeout = max(d, 0) }
+}
+
+// WithMaxPushConfigsPerTask bounds the webhook registrations per task
+// (default [DefaultMaxPushConfigsPerTask]). n <= 0 keeps the default.
+func WithMaxPushConfigsPerTask(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxPushConfigs = n
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+
+	"github.com/google/uuid"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
+)
+
+// SendMessage implements the blocking and returnImmediately send. Blocking
+// (the default) returns when the task is terminal or interrupted, or with
+// the agent's direct reply; if ctx ends first, the call returns its error and
+// the task carries on.
+func (h *Handler) SendMessage(ctx context.Context, req *a2av1.SendMessageRequest) (*a2av1.SendMessageResponse, error) {
+	e, err := h.startSend(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	cfg := req.GetConfiguration()
+	if !cfg.GetReturnImmediately() {
+		select {
+		case <-e.settled:
+		case <-ctx.Done():
+			return nil, a2agrpc.AsError(context.Cause(ctx))
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.resultErr != nil {
+		return nil, e.resultErr
+	}
+	if e.result != nil && e.result.GetMessage() != nil {
+		return e.result, nil
+	}
+	task := e.task
+	if e.result != nil && e.result.GetTask() != nil {
+		task = e.result.GetTask()
+	}
+	return &a2av1.SendMessageResponse{Payload: &a2av1.SendMessageResponse_Task{
+		Task: view(task, historyLimit(cfg), true),
+	}}, nil
+}
+
+// SendStreamingMessage implements the streaming send: the task first (or a
+// single direct message), then its updates, ending when the task is
+// terminal, needs input, or the agent returns. Stopping the iteration (or
+// ctx ending) detaches the stream; the task carries on.
+func (h *Handler) SendStreamingMessage(ctx context.Context, req *a2av1.SendMessageRequest) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if !h.card.GetCapabilities().GetStreaming() {
+			yield(Event{}, a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation, "this agent does not support streaming"))
+			return
+		}
+		e, err := h.startSend(ctx, req, true)
+		if err != nil {
+			yield(Event{}, err)
+			return
+		}
+		defer e.topic.unsubscribe(e.origin)
+		drain(ctx, e.origin, yield)
+	}
+}
+
+// drain forwards a subscriber's events to yield until the stream ends.
+func drain(ctx context.Context, s *subscriber, yield func(Event, error) bool) {
+	var buf []Event
+	for {
+		ev, err := s.next(ctx, &buf)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			yield(Event{}, a2agrpc.AsError(err))
+			return
+		}
+		if !yield(ev, nil) {
+			return
+		}
+	}
+}
+
+func historyLimit(cfg *a2av1.SendMessageConfiguration) *int32 {
+	if cfg != nil && cfg.HistoryLength != nil {
+		return cfg.HistoryLength
+	}
+	return nil
+}
+
+// startSend validates a send, claims the task (new or continued) and starts
+// its execution. For streams, the origin subscriber is in place before the
+// agent runs, so no event is missed.
+func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, stream bool) (*execution, error) {
+	call, err := h.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.validateSend(req); err != nil {
+		return nil, err
+	}
+	in := req.GetMessage()
+	msg := &a2av1.Message{
+		MessageId: in.MessageId, ContextId: in.ContextId, TaskId: in.TaskId, Role: in.Role, Parts: in.Parts,
+		Metadata: in.Metadata, Extensions: in.Extensions, ReferenceTaskIds: in.ReferenceTaskIds,
+	}
+	cfg := req.GetConfiguration()
+	e := &execution{
+		h:       h,
+		settled: make(chan struct{}),
+		req: &Request{
+			Message:             msg,
+			Tenant:              req.GetTenant(),
+			Caller:              call.Caller,
+			Extensions:          call.Activated(),
+			AcceptedOutputModes: cfg.GetAcceptedOutputModes(),
+			Metadata:            req.GetMetadata(),
+		},
+	}
+	// The agent's work is not tied to the caller's connection, but keeps the
+	// caller's context values (trace ids, identity).
+	e.sctx = context.WithoutCancel(ctx)
+	e.ctx, e.cancel = context.WithCancelCause(e.sctx)
+
+	if msg.TaskId != "" {
+		if err := h.continueTask(ctx, call, e); err != nil {
+			e.cancel(err)
+			return nil, err
+		}
+	} else {
+		msg.TaskId = uuid.NewString()
+		if msg.ContextId == "" {
+			msg.ContextId = uuid.NewString()
+		}
+		e.req.TaskID, e.req.ContextID = msg.TaskId, msg.ContextId
+		if _, err := h.claim(msg.TaskId, e); err != nil {
+			e.cancel(err)
+			return nil, err
+		}
+	}
+	if pc := cfg.GetTaskPushNotificationConfig(); pc != nil {
+		e.pushCfg = h.newPushConfig(pc, e.req.TaskID, req.GetTenant())
+	}
+
+	e.topic = h.broker.acquire(e.req.TaskID)
+	if stream {
+		e.topic.mu.Lock()
+		if e.task != nil {
+			first := Event{Seq: e.version, Response: taskEvent(view(e.task, historyLimit(cfg), true))}
+			e.origin = e.topic.subscribeLocked(e.version, h.cfg.streamBuffer, first)
+		} else {
+			e.origin = e.topic.subscribeLocked(0, h.cfg.streamBuffer)
+		}
+		e.topic.mu.Unlock()
+	}
+	if e.task == nil && cfg.GetReturnImmediately() {
+		// The caller wants a task handle now: create it before the agent runs.
+		e.mu.Lock()
+		err := e.createLocked(a2av1.TaskState_TASK_STATE_SUBMITTED, nil)
+		e.mu.Unlock()
+		if err != nil {
+			if e.origin != nil {
+				e.topic.unsubscribe(e.origin)
+			}
+			h.release(e)
+			h.executions.Done()
+			e.cancel(err)
+			return nil, err
+		}
+	}
+	go e.run()
+	return e, nil
+}
+
+// continueTask prepares a follow-up message for an existing task: the task
+// must be visible to the caller, not terminal and not already running here;
+// the message joins its history before the agent runs.
+func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution) error {
+	msg := e.req.Message
+	rec, err := h.loadTask(ctx, call, e.req.Tenant, msg.TaskId)
+	if err != nil {
+		return err
+	}
+	if msg.ContextId != "" && msg.ContextId != rec.Task.GetContextId() {
+		return a2agrpc.InvalidParams("message.contextId", "%q is not the context of task %s", msg.ContextId, msg.TaskId)
+	}
+	msg.ContextId = rec.Task.GetContextId()
+	e.req.TaskID, e.req.ContextID = msg.TaskId, msg.ContextId
+	if err := unsupportedIfTerminal(rec.Task, "send a message to"); err != nil {
+		return err
+	}
+	ok, err := h.claim(msg.TaskId, e)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation,
+			"task %s is still being worked on; send follow-up messages when it asks for input", msg.TaskId).WithMeta("taskId", msg.TaskId)
+	}
+	for attempt := 0; ; attempt++ {
+		if err := unsupportedIfTerminal(rec.Task, "send a message to"); err != nil {
+			h.unclaimExecution(e)
+			return err
+		}
+		next := withMessage(rec.Task, msg)
+		v, err := h.store.Update(ctx, msg.TaskId, rec.Version, taskstore.Update{Task: next})
+		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
+			if rec, err = h.store.Get(ctx, msg.TaskId); err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			h.unclaimExecution(e)
+			return a2agrpc.AsError(err)
+		}
+		e.created, e.task, e.version = true, next, v
+		e.req.Task = next
+		return nil
+	}
+}
+
+func (h *Handler) unclaimExecution(e *execution) {
+	h.unclaim(e.req.TaskID)
+	h.executions.Done()
+}
+
+func unsupportedIfTerminal(t *a2av1.Task, what string) error {
+	if state := t.GetStatus().GetState(); IsTerminal(state) {
+		return a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation,
+			"cannot %s task %s: it is %s; start a new task in the same context instead", what, t.GetId(), state).
+			WithMeta("taskId", t.GetId())
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"iter"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
+)
+
+// ListTasks paging bounds (A2A v1.0).
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 100
+)
+
+// GetTask returns a task the caller may see, with at most historyLength
+// history messages.
+func (h *Handler) GetTask(ctx context.Context, req *a2av1.GetTaskRequest) (*a2av1.Task, error) {
+	call, err := h.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireID("id", req.GetId()); err != nil {
+		return nil, err
+	}
+	if err := checkHistoryLength("historyLength", req.HistoryLength); err != nil {
+		return nil, err
+	}
+	rec, err := h.loadTask(ctx, call, req.GetTenant(), req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return view(rec.Task, req.HistoryLength, true), nil
+}
+
+// ListTasks returns the caller's tasks, most recently updated first.
+func (h *Handler) ListTasks(ctx context.Context, req *a2av1.ListTasksRequest) (*a2av1.ListTasksResponse, error) {
+	call, err := h.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	size := int32(DefaultPageSize)
+	if req.PageSize != nil {
+		if size = req.GetPageSize(); size < 1 || size > MaxPageSize {
+			return nil, a2agrpc.InvalidParams("pageSize", "must be between 1 and %d, got %d", MaxPageSize, size)
+		}
+	}
+	if err := checkHistoryLength("historyLength", req.HistoryLength); err != nil {
+		return nil, err
+	}
+	if _, ok := a2av1.TaskState_name[int32(req.GetStatus())]; !ok {
+		return nil, a2agrpc.InvalidParams("status", "unknown task state %d", req.GetStatus())
+	}
+	q := taskstore.Query{
+		Tenant: req.GetTenant(), Owner: call.Caller,
+		ContextID: req.GetContextId(), State: req.GetStatus(),
+		PageSize: int(size), PageToken: req.GetPageToken(),
+	}
+	if ts := req.GetStatusTimestampAfter(); ts != nil {
+		if err := ts.CheckValid(); err != nil {
+			return nil, a2agrpc.InvalidParams("statusTimestampAfter", "%v", err)
+		}
+		q.UpdatedAfter = ts.AsTime()
+	}
+	page, err := h.store.List(ctx, q)
+	if errors.Is(err, taskstore.ErrInvalidPageToken) {
+		return nil, a2agrpc.InvalidParams("pageToken", "is not a token returned by ListTasks")
+	}
+	if err != nil {
+		return nil, a2agrpc.AsError(err)
+	}
+	resp := &a2av1.ListTasksResponse{
+		Tasks:         make([]*a2av1.Task, len(page.Records)),
+		NextPageToken: page.NextPageToken,
+		PageSize:      size,
+		TotalSize:     int32(page.TotalSize),
+	}
+	for i, r := range page.Records {
+		resp.Tasks[i] = view(r.Task, req.HistoryLength, req.GetIncludeArtifacts())
+	}
+	return resp, nil
+}
+
+// CancelTask cancels a task that is not terminal and returns it as it stands
+// afterwards. A running agent is asked through its cancel hook and context.
+func (h *Handler) CancelTask(ctx context.Context, req *a2av1.CancelTaskRequest) (*a2av1.Task, error) {
+	call, err := h.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireID("id", req.GetId()); err != nil {
+		return nil, err
+	}
+	rec, err := h.loadTask(ctx, call, req.GetTenant(), req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if IsTerminal(rec.Task.GetStatus().GetState()) {
+		return nil, notCancelable(rec.Task)
+	}
+	for range 3 {
+		if e, ok := h.runningExecution(req.GetId()); ok && e != nil {
+			t, err := e.cancelTask(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return t, nil
+		}
+		ok, err := h.claim(req.GetId(), nil)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // an execution started meanwhile: cancel through it
+		}
+		t, err := h.cancelIdle(ctx, req.GetId())
+		h.unclaim(req.GetId())
+		return t, err
+	}
+	return nil, a2agrpc.NewError(a2agrpc.ReasonUnavailable, "task is busy; retry the cancel")
+}
+
+// cancelIdle cancels a task no execution runs (waiting for input, or left
+// behind by a restart) directly in the store, and tells its subscribers.
+func (h *Handler) cancelIdle(ctx context.Context, id string) (*a2av1.Task, error) {
+	t := h.broker.acquire(id)
+	defer h.broker.release(t)
+	for attempt := 0; ; attempt++ {
+		rec, err := h.store.Get(ctx, id)
+		if err != nil {
+			return nil, a2agrpc.AsError(err)
+		}
+		if IsTerminal(rec.Task.GetStatus().GetState()) {
+			return nil, notCancelable(rec.Task)
+		}
+		next := withStatus(rec.Task, newStatus(a2av1.TaskState_TASK_STATE_CANCELED, nil))
+		ev := statusEvent(next)
+		v, err := h.store.Update(ctx, id, rec.Version, taskstore.Update{Task: next, Event: ev})
+		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, a2agrpc.AsError(err)
+		}
+		t.publish(Event{Seq: v, Response: ev}, true)
+		return next, nil
+	}
+}
+
+func notCancelable(t *a2av1.Task) error {
+	return a2agrpc.Errorf(a2agrpc.ReasonTaskNotCancelable, "task %s is already %s", t.GetId(), t.GetStatus().GetState()).
+		WithMeta("taskId", t.GetId())
+}
+
+// SubscribeToTask follows a task that is not terminal: the current task
+// first, then every update, ending when the task is terminal. Interrupted
+// tasks keep their subscribers: the stream continues when work resumes.
+func (h *Handler) SubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTaskRequest) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		s, t, err := h.subscribe(ctx, req)
+		if err != nil {
+			yield(Event{}, err)
+			return
+		}
+		defer h.broker.release(t)
+		defer t.unsubscribe(s)
+		drain(ctx, s, yield)
+	}
+}
+
+func (h *Handler) subscribe(ctx context.Context, req *a2av1.SubscribeToTaskRequest) (*subscriber, *topic, error) {
+	call, err := h.begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !h.card.GetCapabilities().GetStreaming() {
+		return nil, nil, a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation, "this agent does not support streaming")
+	}
+	if err := requireID("id", req.GetId()); err != nil {
+		return nil, nil, err
+	}
+	if _, err := h.loadTask(ctx, call, req.GetTenant(), req.GetId()); err != nil {
+		return nil, nil, err
+	}
+	t := h.broker.acquire(req.GetId())
+	// Read the snapshot under the topic lock: an event published after it is
+	// delivered, one published before it is already in it.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rec, err := h.store.Get(ctx, req.GetId())
+	if err == nil {
+		err = unsupportedIfTerminal(rec.Task, "subscribe to")
+	}
+	if err != nil {
+		h.broker.release(t)
+		return nil, nil, a2agrpc.AsError(err)
+	}
+	s := t.subscribeLocked(rec.Version, h.cfg.streamBuffer, Event{Seq: rec.Version, Response: taskEvent(rec.Task)})
+	return s, t, nil
+}

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+)
+
+// Stored tasks are immutable (see taskstore.Record). The functions here
+// derive a new *Task for every change, sharing every sub-message that did not
+// change. Slices are never appended to in place: a discarded derivation
+// (after a version conflict) must not be able to write into the backing
+// array of the stored task.
+
+// IsTerminal reports whether no further change can happen to a task in s.
+func IsTerminal(s a2av1.TaskState) bool {
+	switch s {
+	case a2av1.TaskState_TASK_STATE_COMPLETED, a2av1.TaskState_TASK_STATE_FAILED,
+		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED:
+		return true
+	}
+	return false
+}
+
+// IsInterrupted reports whether a task in s waits for the caller.
+func IsInterrupted(s a2av1.TaskState) bool {
+	return s == a2av1.TaskState_TASK_STATE_INPUT_REQUIRED || s == a2av1.TaskState_TASK_STATE_AUTH_REQUIRED
+}
+
+// now is the timestamp of a change: UTC, truncated to milliseconds so that
+// every binding prints it the same way.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func shallowTask(t *a2av1.Task) *a2av1.Task {
+	return &a2av1.Task{Id: t.Id, ContextId: t.ContextId, Status: t.Status, Artifacts: t.Artifacts, History: t.History, Metadata: t.Metadata}
+}
+
+func appendClipped[T any](s []T, v ...T) []T { return append(slices.Clip(s), v...) }
+
+// withStatus returns t in a new status; an explanatory message also joins
+// the history, so the conversation is complete in one place.
+func withStatus(t *a2av1.Task, st *a2av1.TaskStatus) *a2av1.Task {
+	n := shallowTask(t)
+	n.Status = st
+	if st.GetMessage() != nil {
+		n.History = appendClipped(t.History, st.GetMessage())
+	}
+	return n
+}
+
+// withMessage returns t with a message appended to its history.
+func withMessage(t *a2av1.Task, m *a2av1.Message) *a2av1.Task {
+	n := shallowTask(t)
+	n.History = appendClipped(t.History, m)
+	return n
+}
+
+// withArtifact returns t with an artifact added, replaced (same id, not
+// append) or extended (append: its parts are added to the earlier chunks).
+func withArtifact(t *a2av1.Task, a *a2av1.Artifact, appendParts bool) *a2av1.Task {
+	n := shallowTask(t)
+	i := slices.IndexFunc(t.Artifacts, func(x *a2av1.Artifact) bool { return x.GetArtifactId() == a.GetArtifactId() })
+	if i < 0 {
+		n.Artifacts = appendClipped(t.Artifacts, a)
+		return n
+	}
+	merged := a
+	if appendParts {
+		old := t.Artifacts[i]
+		merged = &a2av1.Artifact{
+			ArtifactId:  old.ArtifactId,
+			Name:        firstNonEmpty(a.Name, old.Name),
+			Description: firstNonEmpty(a.Description, old.Description),
+			Parts:       appendClipped(old.Parts, a.Parts...),
+			Metadata:    old.Metadata,
+			Extensions:  old.Extensions,
+		}
+		if a.Metadata != nil {
+			merged.Metadata = a.Metadata
+		}
+		if len(a.Extensions) > 0 {
+			merged.Extensions = a.Extensions
+		}
+	}
+	n.Artifacts = slices.Clone(t.Artifacts)
+	n.Artifacts[i] = merged
+	return n
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func newStatus(state a2av1.TaskState, msg *a2av1.Message) *a2av1.TaskStatus {
+	return &a2av1.TaskStatus{State: state, Message: msg, Timestamp: timestamppb.New(now())}
+}
+
+// view returns what a caller sees of t: at most historyLength messages of
+// history (nil: all, 0: none) and artifacts only when asked. It allocates only
+// when something is left out.
+func view(t *a2av1.Task, historyLength *int32, includeArtifacts bool) *a2av1.Task {
+	trimHistory := historyLength != nil && int(*historyLength) < len(t.History)
+	dropArtifacts := !includeArtifacts && len(t.Artifacts) > 0
+	if !trimHistory && !dropArtifacts {
+		return t
+	}
+	n := shallowTask(t)
+	if trimHistory {
+		if *historyLength <= 0 {
+			n.History = nil
+		} else {
+			n.History = t.History[len(t.History)-int(*historyLength):]
+		}
+	}
+	if dropArtifacts {
+		n.Artifacts = nil
+	}
+	return n
+}
+
+func taskEvent(t *a2av1.Task) *a2av1.StreamResponse {
+	return &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_Task{Task: t}}
+}
+
+func statusEvent(t *a2av1.Task) *a2av1.StreamResponse {
+	return &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_StatusUpdate{StatusUpdate: &a2av1.TaskStatusUpdateEvent{
+		TaskId: t.GetId(), ContextId: t.GetContextId(), Status: t.GetStatus(),
+	}}}
+}
+
+func artifactEvent(t *a2av1.Task, a *a2av1.Artifact, appendParts, lastChunk bool) *a2av1.StreamResponse {
+	return &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_ArtifactUpdate{ArtifactUpdate: &a2av1.TaskArtifactUpdateEvent{
+		TaskId: t.GetId(), ContextId: t.GetContextId(), Artifact: a, Append: appendParts, LastChunk: lastChunk,
+	}}}
+}
+
+func messageEvent(m *a2av1.Message) *a2av1.StreamResponse {
+	return &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_Message{Message: m}}
+}
