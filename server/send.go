@@ -146,7 +146,9 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 		e.pushCfg = h.newPushConfig(pc, e.req.TaskID, req.GetTenant())
 	}
 
-	e.topic = h.broker.acquire(e.req.TaskID)
+	if e.topic == nil {
+		e.topic = h.broker.acquire(e.req.TaskID)
+	}
 	if stream {
 		e.topic.mu.Lock()
 		if e.task != nil {
@@ -201,13 +203,20 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 		return a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation,
 			"task %s is still being worked on; send follow-up messages when it asks for input", msg.TaskId).WithMeta("taskId", msg.TaskId)
 	}
+	// The message joins the history; an interrupted task resumes (WORKING),
+	// which its subscribers see as a status update.
 	for attempt := 0; ; attempt++ {
 		if err := unsupportedIfTerminal(rec.Task, "send a message to"); err != nil {
 			h.unclaimExecution(e)
 			return err
 		}
 		next := withMessage(rec.Task, msg)
-		v, err := h.store.Update(ctx, msg.TaskId, rec.Version, taskstore.Update{Task: next})
+		var ev *a2av1.StreamResponse
+		if IsInterrupted(rec.Task.GetStatus().GetState()) {
+			next = withStatus(next, newStatus(a2av1.TaskState_TASK_STATE_WORKING, nil))
+			ev = statusEvent(next)
+		}
+		v, err := h.store.Update(ctx, msg.TaskId, rec.Version, taskstore.Update{Task: next, Event: ev})
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			if rec, err = h.store.Get(ctx, msg.TaskId); err == nil {
 				continue
@@ -219,6 +228,10 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 		}
 		e.created, e.task, e.version = true, next, v
 		e.req.Task = next
+		e.topic = h.broker.acquire(msg.TaskId)
+		if ev != nil {
+			e.topic.publish(Event{Seq: v, Response: ev}, false)
+		}
 		return nil
 	}
 }
