@@ -31,7 +31,7 @@ type topic struct {
 	refs int // guarded by broker.mu
 
 	mu     sync.Mutex
-	subs   map[*subscriber]struct{}
+	subs   map[*subscriber]struct{} // allocated on first subscriber
 	closed bool
 }
 
@@ -45,7 +45,7 @@ func (b *broker) acquire(taskID string) *topic {
 	defer b.mu.Unlock()
 	t := b.topics[taskID]
 	if t == nil {
-		t = &topic{id: taskID, subs: make(map[*subscriber]struct{})}
+		t = &topic{id: taskID}
 		b.topics[taskID] = t
 	}
 	t.refs++
@@ -74,6 +74,9 @@ func (t *topic) subscribeLocked(from int64, maxQueue int, first ...Event) *subsc
 	if t.closed {
 		s.done = true
 	} else {
+		if t.subs == nil {
+			t.subs = make(map[*subscriber]struct{})
+		}
 		t.subs[s] = struct{}{}
 	}
 	return s

@@ -94,6 +94,9 @@ func (r *Request) Accepts(mediaType string) bool {
 
 // mediaTypeMatches reports whether pattern (possibly a wildcard) covers mt.
 func mediaTypeMatches(pattern, mt string) bool {
+	if pattern == mt {
+		return true
+	}
 	pattern, mt = baseMediaType(pattern), baseMediaType(mt)
 	if pattern == "*/*" || pattern == "*" || pattern == mt {
 		return true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -28,6 +29,7 @@ type Handler struct {
 	card   *a2av1.AgentCard
 	log    *slog.Logger
 	broker *broker
+	pool   *workers
 
 	mu         sync.Mutex
 	running    map[string]*execution // task id → its execution in this process
@@ -59,6 +61,7 @@ func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
 		card:    card,
 		log:     cfg.log,
 		broker:  newBroker(cfg.streamBuffer),
+		pool:    newWorkers(10 * time.Second),
 		running: make(map[string]*execution),
 	}, nil
 }
@@ -90,6 +93,7 @@ func (h *Handler) Close(ctx context.Context) error {
 	h.mu.Unlock()
 	done := make(chan struct{})
 	go func() { h.executions.Wait(); close(done) }()
+	defer h.pool.stop()
 	select {
 	case <-done:
 		return nil

@@ -174,7 +174,7 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 			return nil, err
 		}
 	}
-	go e.run()
+	h.pool.run(e.run)
 	return e, nil
 }
 
