@@ -168,7 +168,12 @@ func (e *execution) status(state a2av1.TaskState, msg *a2av1.Message) error {
 		return ErrTaskFinished
 	}
 	e.emitted = true
-	msg = e.stamp(msg)
+	return e.writeStatusLocked(state, e.stamp(msg))
+}
+
+// writeStatusLocked moves the task to state, creating it first if the agent
+// had not written anything yet.
+func (e *execution) writeStatusLocked(state a2av1.TaskState, msg *a2av1.Message) error {
 	if !e.created {
 		return e.createLocked(state, msg)
 	}
@@ -215,10 +220,7 @@ func (e *execution) reply(parts []*a2av1.Part) error {
 	if e.created || e.emitted {
 		e.emitted = true
 		msg.TaskId = e.req.TaskID
-		return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
-			next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_COMPLETED, msg))
-			return next, statusEvent(next)
-		})
+		return e.writeStatusLocked(a2av1.TaskState_TASK_STATE_COMPLETED, msg)
 	}
 	e.emitted, e.finished = true, true
 	e.result = &a2av1.SendMessageResponse{Payload: &a2av1.SendMessageResponse_Message{Message: msg}}
@@ -275,17 +277,10 @@ func (e *execution) finish(execErr error) {
 
 func (e *execution) settleOutcomeLocked(execErr error) error {
 	if execErr == nil {
-		switch state := e.task.GetStatus().GetState(); {
-		case !e.created:
-			return e.createLocked(a2av1.TaskState_TASK_STATE_COMPLETED, nil)
-		case IsInterrupted(state):
+		if e.created && IsInterrupted(e.task.GetStatus().GetState()) {
 			return nil
-		default:
-			return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
-				next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_COMPLETED, nil))
-				return next, statusEvent(next)
-			})
 		}
+		return e.writeStatusLocked(a2av1.TaskState_TASK_STATE_COMPLETED, nil)
 	}
 	var a2aErr *a2agrpc.Error
 	if errors.As(execErr, &a2aErr) && !e.created && !e.emitted {
@@ -305,14 +300,7 @@ func (e *execution) settleOutcomeLocked(execErr error) error {
 	default:
 		e.h.log.Error("a2agrpc: agent failed", "task", e.req.TaskID, "err", execErr)
 	}
-	msg := e.stamp(AgentMessage(TextPart(text)))
-	if !e.created {
-		return e.createLocked(a2av1.TaskState_TASK_STATE_FAILED, msg)
-	}
-	return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
-		next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_FAILED, msg))
-		return next, statusEvent(next)
-	})
+	return e.writeStatusLocked(a2av1.TaskState_TASK_STATE_FAILED, e.stamp(AgentMessage(TextPart(text))))
 }
 
 // cancelTask handles CancelTask for a task this execution is running: the
@@ -332,11 +320,7 @@ func (e *execution) cancelTask(ctx context.Context) (*a2av1.Task, error) {
 	if e.finished || !e.created {
 		return nil, a2agrpc.ErrTaskNotCancelable.WithMeta("taskId", e.req.TaskID)
 	}
-	err := e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
-		next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_CANCELED, nil))
-		return next, statusEvent(next)
-	})
-	if err != nil {
+	if err := e.writeStatusLocked(a2av1.TaskState_TASK_STATE_CANCELED, nil); err != nil {
 		if errors.Is(err, ErrTaskFinished) {
 			return nil, a2agrpc.ErrTaskNotCancelable.WithMeta("taskId", e.req.TaskID)
 		}

@@ -34,6 +34,14 @@ var echo = server.ExecutorFunc(func(_ context.Context, req *server.Request, w *s
 	return nil
 })
 
+// greeter asks for a name on the first turn and greets on the second.
+var greeter = server.ExecutorFunc(func(_ context.Context, req *server.Request, w *server.TaskWriter) error {
+	if req.Task == nil {
+		return w.RequireInput("what is your name?")
+	}
+	return w.Complete("hello " + req.Text())
+})
+
 func newHandler(t testing.TB, exec server.Executor, opts ...server.Option) *server.Handler {
 	t.Helper()
 	h, err := server.NewHandler(exec, opts...)

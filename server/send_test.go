@@ -93,12 +93,7 @@ func IsTerminalOrInterrupted(s a2av1.TaskState) bool {
 
 func TestSendMessage_historyLength(t *testing.T) {
 	// A two-turn task: user, agent question, user answer, agent final words.
-	h := newHandler(t, server.ExecutorFunc(func(_ context.Context, req *server.Request, w *server.TaskWriter) error {
-		if req.Task == nil {
-			return w.RequireInput("what is your name?")
-		}
-		return w.Complete("hello " + req.Text())
-	}))
+	h := newHandler(t, greeter)
 	first := mustSend(t, h, context.Background(), sendReq("hi"))
 	tests := []struct {
 		name string

@@ -99,12 +99,7 @@ func TestSendStreamingMessage_eventsCarryIDsAndSequence(t *testing.T) {
 }
 
 func TestSendStreamingMessage_followUpStartsWithCurrentTask(t *testing.T) {
-	h := newHandler(t, server.ExecutorFunc(func(_ context.Context, req *server.Request, w *server.TaskWriter) error {
-		if req.Task == nil {
-			return w.RequireInput("name?")
-		}
-		return w.Complete("hi " + req.Text())
-	}))
+	h := newHandler(t, greeter)
 	first := mustSend(t, h, context.Background(), sendReq("hello"))
 	evs, err := collect(h.SendStreamingMessage(context.Background(), followUp(first.GetId(), "bob")))
 	if err != nil {
