@@ -18,6 +18,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {summary: "print the build and protocol versions", run: runVersion},
+		"serve":   {summary: "run the echo agent over gRPC (and the mesh stream)", run: runServe},
 	}
 }
 

@@ -1,0 +1,5 @@
+package grpcserver_test
+
+import "io"
+
+var ioEOF = io.EOF

@@ -1,0 +1,125 @@
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"golang.org/x/net/netutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/a2agrpc/a2agrpc"
+	meshv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/mesh/v1"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server"
+)
+
+// Server is a grpc.Server serving A2A, the mesh extension, health and
+// (optionally) reflection for one Handler.
+type Server struct {
+	h      *server.Handler
+	cfg    config
+	grpc   *grpc.Server
+	health *health.Server
+	drain  *drain
+
+	stopOnce sync.Once
+}
+
+// New builds the server. The interceptor chain, outermost first, is:
+//
+//  1. interceptors from [WithInterceptors] (auth, metrics, logging), in the
+//     order given, so they see every call including rejected ones;
+//  2. service parameters: a2a-version / a2a-extensions metadata into the
+//     call, activated extensions back in the response header;
+//  3. recovery, innermost, so a panic anywhere below becomes an INTERNAL
+//     status carrying ErrorInfo instead of killing the process.
+func New(h *server.Handler, opts ...Option) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("grpcserver: nil Handler")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	recover := recovery.WithRecoveryHandler(func(p any) error {
+		return a2agrpc.NewError(a2agrpc.ReasonInternal, "").WithCause(fmt.Errorf("panic: %v", p))
+	})
+	unary := append(append([]grpc.UnaryServerInterceptor{}, cfg.unary...),
+		unaryParams(cfg.identity), recovery.UnaryServerInterceptor(recover))
+	stream := append(append([]grpc.StreamServerInterceptor{}, cfg.stream...),
+		streamParams(cfg.identity), recovery.StreamServerInterceptor(recover))
+	gopts := append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+		grpc.MaxRecvMsgSize(cfg.maxRecvMsgSize),
+		grpc.MaxConcurrentStreams(cfg.maxConcurrentStreams),
+		grpc.KeepaliveParams(cfg.keepalive),
+		grpc.KeepaliveEnforcementPolicy(cfg.keepalivePolicy),
+	}, cfg.grpcOptions...)
+
+	s := &Server{h: h, cfg: cfg, grpc: grpc.NewServer(gopts...), health: health.NewServer(), drain: newDrain()}
+	a2av1.RegisterA2AServiceServer(s.grpc, &service{h: h, draining: s.drain})
+	meshv1.RegisterMeshServiceServer(s.grpc, &mesh{h: h, cfg: cfg.mesh, draining: s.drain})
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	for _, name := range []string{"", a2av1.A2AService_ServiceDesc.ServiceName, meshv1.MeshService_ServiceDesc.ServiceName} {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	if cfg.reflection {
+		reflection.Register(s.grpc)
+	}
+	return s, nil
+}
+
+// GRPCServer returns the underlying server, e.g. to register more services
+// before Serve.
+func (s *Server) GRPCServer() *grpc.Server { return s.grpc }
+
+// Serve accepts connections on lis (at most the configured number at once)
+// until Shutdown or Stop.
+func (s *Server) Serve(lis net.Listener) error {
+	return s.grpc.Serve(netutil.LimitListener(lis, s.cfg.maxConnections))
+}
+
+// Shutdown stops the server gracefully:
+//  1. health checks report NOT_SERVING and no new calls are accepted;
+//  2. streams that only follow tasks (SubscribeToTask, mesh subscriptions)
+//     end at once with UNAVAILABLE, so clients resubscribe elsewhere; mesh
+//     streams refuse new requests and end once their requests are done;
+//  3. unary calls and send streams finish normally until ctx is done, after
+//     which they end with UNAVAILABLE too;
+//  4. the handler stops, interrupting agents still running.
+//
+// It returns ctx's error if the deadline forced step 3.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.stopOnce.Do(func() {
+		s.health.Shutdown()
+		s.drain.begin()
+		done := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+			s.drain.force()
+			<-done
+		}
+		if herr := s.h.Close(ctx); err == nil {
+			err = herr
+		}
+	})
+	return err
+}
+
+// Stop closes every connection at once, without a final status.
+func (s *Server) Stop() {
+	s.drain.force()
+	s.grpc.Stop()
+}

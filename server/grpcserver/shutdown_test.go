@@ -1,0 +1,89 @@
+package grpcserver_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server"
+)
+
+// Graceful stop with streams open: subscriptions end at once with a clean
+// UNAVAILABLE; a send stream whose agent finishes within the deadline
+// completes normally; one that does not ends with UNAVAILABLE at the
+// deadline and its task is marked interrupted.
+func TestShutdown_drainsStreams(t *testing.T) {
+	release := make(chan struct{})
+	exec := server.ExecutorFunc(func(ctx context.Context, req *server.Request, w *server.TaskWriter) error {
+		if err := w.Working(""); err != nil {
+			return err
+		}
+		switch req.Text() {
+		case "finishes":
+			<-release
+			return w.Artifact(server.TextArtifact("a", "done"))
+		default: // "hangs"
+			<-ctx.Done()
+			return context.Cause(ctx)
+		}
+	})
+	ts := start(t, setup{exec: exec})
+	ctx := context.Background()
+
+	finishing, err := ts.a2a.SendStreamingMessage(ctx, send("finishes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := finishing.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hanging, err := ts.a2a.SendStreamingMessage(ctx, send("hangs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hangFirst, err := hanging.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := ts.a2a.SubscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: first.GetTask().GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Recv(); err != nil {
+		t.Fatal(err)
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.srv.Shutdown(shutdownCtx) }()
+
+	_, err = recvAll(t, sub.Recv)
+	wantStatus(t, err, codes.Unavailable, a2agrpc.ReasonUnavailable)
+
+	hc := healthpb.NewHealthClient(ts.conn)
+	if r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+		t.Error("health still SERVING while draining")
+	}
+
+	close(release)
+	evs, err := recvAll(t, finishing.Recv)
+	if err != nil || kinds(evs) != "artifact status:TASK_STATE_COMPLETED" {
+		t.Errorf("finishing stream = %s, %v; want it to complete", kinds(evs), err)
+	}
+	_, err = recvAll(t, hanging.Recv)
+	wantStatus(t, err, codes.Unavailable, a2agrpc.ReasonUnavailable)
+	if err := <-stopped; err == nil {
+		t.Error("Shutdown returned nil although the deadline forced streams closed")
+	}
+	got, err := ts.h.GetTask(ctx, &a2av1.GetTaskRequest{Id: hangFirst.GetTask().GetId()})
+	if err != nil || got.GetStatus().GetState() != a2av1.TaskState_TASK_STATE_FAILED {
+		t.Errorf("hanging task after shutdown = %v, %v; want FAILED (interrupted)", got.GetStatus(), err)
+	}
+}
