@@ -61,16 +61,15 @@ func (b *broker) release(t *topic) {
 	}
 }
 
-// subscribe registers a subscriber whose stream starts after sequence number
-// from: events with Seq <= from are already reflected in what the caller
-// sent first. The caller holds t.mu (so no event can slip in between reading
-// the snapshot and registering) and passes the events to send first.
-func (t *topic) subscribeLocked(from int64, maxQueue int, first ...Event) *subscriber {
-	s := &subscriber{from: from, max: maxQueue, notify: make(chan struct{}, 1)}
-	s.queue = append(s.queue, first...)
-	if len(first) > 0 {
-		s.notify <- struct{}{}
-	}
+// subscribe registers a subscriber that queues every event from now on.
+// The caller then reads the task's state and calls [subscriber.start] with
+// the version it read: queued events already reflected in that state are
+// dropped. No store read happens under the topic lock, so a slow store never
+// delays the task's publisher.
+func (t *topic) subscribe(maxQueue int) *subscriber {
+	s := &subscriber{max: maxQueue, notify: make(chan struct{}, 1)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.closed {
 		s.done = true
 	} else {
@@ -112,11 +111,11 @@ func (t *topic) publish(ev Event, final bool) {
 // subscriber is one stream's bounded queue. Memory is proportional to its
 // backlog: an idle subscriber holds no buffer.
 type subscriber struct {
-	from   int64
 	max    int
 	notify chan struct{} // capacity 1: "something changed"
 
 	mu    sync.Mutex
+	from  int64 // events with 0 < Seq <= from are already known to the reader
 	queue []Event
 	done  bool  // no more events will be queued
 	err   error // reported after the queue drains; nil means a clean end
@@ -127,10 +126,11 @@ var errSlowSubscriber = a2agrpc.NewError(a2agrpc.ReasonResourceExhausted,
 
 // offer queues ev; false if the subscriber was cut off for being too slow.
 func (s *subscriber) offer(ev Event) bool {
+	s.mu.Lock()
 	if ev.Seq != 0 && ev.Seq <= s.from {
+		s.mu.Unlock()
 		return true
 	}
-	s.mu.Lock()
 	if s.done {
 		s.mu.Unlock()
 		return false
@@ -145,6 +145,28 @@ func (s *subscriber) offer(ev Event) bool {
 	s.mu.Unlock()
 	s.wake()
 	return true
+}
+
+// start fixes where the stream begins: first is sent before anything
+// queued, and queued events with Seq <= from (already covered by first or
+// by the state the reader has) are dropped.
+func (s *subscriber) start(from int64, first ...Event) {
+	s.mu.Lock()
+	s.from = from
+	kept := make([]Event, 0, len(first)+len(s.queue))
+	kept = append(kept, first...)
+	for _, ev := range s.queue {
+		if ev.Seq == 0 || ev.Seq > from {
+			kept = append(kept, ev)
+		}
+	}
+	if len(kept) > 0 {
+		s.queue = kept
+	} else {
+		s.queue = nil
+	}
+	s.mu.Unlock()
+	s.wake()
 }
 
 // finish ends the stream after the queued events, with err (nil: clean end).

@@ -9,7 +9,9 @@ import (
 
 // GetExtendedAgentCard returns the extended card for the caller. Without the
 // capability it is UnsupportedOperation; with the capability but no
-// [WithExtendedAgentCard] it is ExtendedAgentCardNotConfigured.
+// [WithExtendedAgentCard] it is ExtendedAgentCardNotConfigured. The
+// specification reserves the extended card for authenticated callers, so an
+// anonymous caller gets UNAUTHENTICATED.
 func (h *Handler) GetExtendedAgentCard(ctx context.Context, _ *a2av1.GetExtendedAgentCardRequest) (*a2av1.AgentCard, error) {
 	call, err := h.begin(ctx)
 	if err != nil {
@@ -20,6 +22,9 @@ func (h *Handler) GetExtendedAgentCard(ctx context.Context, _ *a2av1.GetExtended
 	}
 	if h.cfg.extendedCard == nil {
 		return nil, a2agrpc.NewError(a2agrpc.ReasonExtendedAgentCardNotConfigured, "")
+	}
+	if call.Caller == "" {
+		return nil, a2agrpc.NewError(a2agrpc.ReasonUnauthenticated, "the extended agent card requires an authenticated caller")
 	}
 	card, err := h.cfg.extendedCard(ctx, call)
 	if err != nil {

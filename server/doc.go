@@ -10,7 +10,7 @@
 //		w.Artifact(server.TextArtifact("answer", "you said: "+req.Text()))
 //		return nil // returning nil completes the task
 //	})
-//	h, err := server.New(exec, server.WithAgentCard(card))
+//	h, err := server.NewHandler(exec, server.WithAgentCard(card))
 //
 // The framework owns the task: it creates it, keeps its status, artifacts and
 // history, persists every change, fans events out to every stream, and

@@ -41,6 +41,7 @@ type execution struct {
 
 	settleOnce sync.Once
 	settled    chan struct{}
+	exited     chan struct{} // closed once the task is released for the next writer
 	result     *a2av1.SendMessageResponse
 	resultErr  error
 }
@@ -272,7 +273,19 @@ func (e *execution) finish(execErr error) {
 		e.origin.finish(e.resultErr)
 	}
 	e.h.release(e)
+	close(e.exited)
 	e.cancel(context.Canceled)
+}
+
+// abandon undoes a claimed execution that will never run.
+func (e *execution) abandon(err error) {
+	if e.origin != nil {
+		e.topic.unsubscribe(e.origin)
+	}
+	e.h.release(e)
+	e.h.executions.Done()
+	close(e.exited)
+	e.cancel(err)
 }
 
 func (e *execution) settleOutcomeLocked(execErr error) error {

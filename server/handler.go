@@ -31,6 +31,7 @@ type Handler struct {
 	broker *broker
 	pool   *workers
 
+	pushMu     sync.Mutex // serialises push config creation (per-task limit)
 	mu         sync.Mutex
 	running    map[string]*execution // task id → its execution in this process
 	closed     bool

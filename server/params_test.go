@@ -150,9 +150,6 @@ func TestGetExtendedAgentCard(t *testing.T) {
 	t.Run("per_caller", func(t *testing.T) {
 		h := newHandler(t, echo, server.WithAgentCard(card), server.WithExtendedAgentCard(
 			func(_ context.Context, call *server.CallInfo) (*a2av1.AgentCard, error) {
-				if call.Caller == "" {
-					return nil, a2agrpc.ErrUnauthenticated
-				}
 				return cardWith(func(c *a2av1.AgentCard) { c.Name = "for " + call.Caller }), nil
 			}))
 		got, err := h.GetExtendedAgentCard(asCaller("alice"), &a2av1.GetExtendedAgentCardRequest{})

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -59,20 +60,24 @@ func (h *Handler) CreateTaskPushNotificationConfig(ctx context.Context, req *a2a
 	if err := validatePushConfig("", req); err != nil {
 		return nil, err
 	}
-	cfg := h.newPushConfig(req, req.GetTaskId(), req.GetTenant())
+	return h.putPushConfig(ctx, h.newPushConfig(req, req.GetTaskId(), req.GetTenant()))
+}
+
+// putPushConfig stores a config, enforcing the per-task limit; replacing an
+// existing config (same id) is always allowed. The check and the write are
+// one step under pushMu, so concurrent creates cannot exceed the limit.
+func (h *Handler) putPushConfig(ctx context.Context, cfg *a2av1.TaskPushNotificationConfig) (*a2av1.TaskPushNotificationConfig, error) {
+	h.pushMu.Lock()
+	defer h.pushMu.Unlock()
 	existing, _, err := h.store.ListPushConfigs(ctx, cfg.TaskId, 0, "")
 	if err != nil {
 		return nil, storeError(err, cfg.TaskId)
 	}
-	if len(existing) >= h.cfg.maxPushConfigs {
-		replacing := false
-		for _, c := range existing {
-			replacing = replacing || c.GetId() == cfg.Id
-		}
-		if !replacing {
-			return nil, a2agrpc.Errorf(a2agrpc.ReasonResourceExhausted,
-				"task %s already has %d push notification configs", cfg.TaskId, len(existing))
-		}
+	if len(existing) >= h.cfg.maxPushConfigs && !slices.ContainsFunc(existing, func(c *a2av1.TaskPushNotificationConfig) bool {
+		return c.GetId() == cfg.Id
+	}) {
+		return nil, a2agrpc.Errorf(a2agrpc.ReasonResourceExhausted,
+			"task %s already has %d push notification configs", cfg.TaskId, len(existing))
 	}
 	if err := h.store.PutPushConfig(ctx, cfg); err != nil {
 		return nil, storeError(err, cfg.TaskId)

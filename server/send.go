@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -12,6 +13,11 @@ import (
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
+
+// handOverWait bounds how long a follow-up waits for the agent of an
+// interrupted task to return from Execute. An agent normally returns right
+// after asking for input, but the caller may answer faster than that.
+const handOverWait = time.Second
 
 // SendMessage implements the blocking and returnImmediately send. Blocking
 // (the default) returns when the task is terminal or interrupted, or with
@@ -53,17 +59,19 @@ func (h *Handler) SendMessage(ctx context.Context, req *a2av1.SendMessageRequest
 // ctx ending) detaches the stream; the task carries on.
 func (h *Handler) SendStreamingMessage(ctx context.Context, req *a2av1.SendMessageRequest) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		if !h.card.GetCapabilities().GetStreaming() {
-			yield(Event{}, a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation, "this agent does not support streaming"))
-			return
-		}
 		e, err := h.startSend(ctx, req, true)
 		if err != nil {
 			yield(Event{}, err)
 			return
 		}
 		defer e.topic.unsubscribe(e.origin)
-		drain(ctx, e.origin, yield)
+		limit := historyLimit(req.GetConfiguration())
+		drain(ctx, e.origin, func(ev Event, err error) bool {
+			if t := ev.Response.GetTask(); t != nil && limit != nil {
+				ev.Response = taskEvent(view(t, limit, true))
+			}
+			return yield(ev, err)
+		})
 	}
 }
 
@@ -100,6 +108,9 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 	if err != nil {
 		return nil, err
 	}
+	if stream && !h.card.GetCapabilities().GetStreaming() {
+		return nil, errNoStreaming
+	}
 	if err := h.validateSend(req); err != nil {
 		return nil, err
 	}
@@ -112,6 +123,7 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 	e := &execution{
 		h:       h,
 		settled: make(chan struct{}),
+		exited:  make(chan struct{}),
 		req: &Request{
 			Message:             msg,
 			Tenant:              req.GetTenant(),
@@ -127,7 +139,7 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 	e.ctx, e.cancel = context.WithCancelCause(e.sctx)
 
 	if msg.TaskId != "" {
-		if err := h.continueTask(ctx, call, e); err != nil {
+		if err := h.continueTask(ctx, call, e, cfg.GetTaskPushNotificationConfig()); err != nil {
 			e.cancel(err)
 			return nil, err
 		}
@@ -141,23 +153,16 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 			e.cancel(err)
 			return nil, err
 		}
-	}
-	if pc := cfg.GetTaskPushNotificationConfig(); pc != nil {
-		e.pushCfg = h.newPushConfig(pc, e.req.TaskID, req.GetTenant())
-	}
-
-	if e.topic == nil {
+		if pc := cfg.GetTaskPushNotificationConfig(); pc != nil {
+			e.pushCfg = h.newPushConfig(pc, e.req.TaskID, req.GetTenant())
+		}
 		e.topic = h.broker.acquire(e.req.TaskID)
 	}
 	if stream {
-		e.topic.mu.Lock()
+		e.origin = e.topic.subscribe(h.cfg.streamBuffer)
 		if e.task != nil {
-			first := Event{Seq: e.version, Response: taskEvent(view(e.task, historyLimit(cfg), true))}
-			e.origin = e.topic.subscribeLocked(e.version, h.cfg.streamBuffer, first)
-		} else {
-			e.origin = e.topic.subscribeLocked(0, h.cfg.streamBuffer)
+			e.origin.start(e.version, Event{Seq: e.version, Response: taskEvent(e.task)})
 		}
-		e.topic.mu.Unlock()
 	}
 	if e.task == nil && cfg.GetReturnImmediately() {
 		// The caller wants a task handle now: create it before the agent runs.
@@ -165,12 +170,7 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 		err := e.createLocked(a2av1.TaskState_TASK_STATE_SUBMITTED, nil)
 		e.mu.Unlock()
 		if err != nil {
-			if e.origin != nil {
-				e.topic.unsubscribe(e.origin)
-			}
-			h.release(e)
-			h.executions.Done()
-			e.cancel(err)
+			e.abandon(err)
 			return nil, err
 		}
 	}
@@ -179,9 +179,11 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 }
 
 // continueTask prepares a follow-up message for an existing task: the task
-// must be visible to the caller, not terminal and not already running here;
-// the message joins its history before the agent runs.
-func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution) error {
+// must be visible to the caller and not terminal; if its agent is still
+// returning from the previous turn, the follow-up waits briefly for it. The
+// message joins the history and an interrupted task resumes (WORKING), which
+// its subscribers see as a status update.
+func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution, pushCfg *a2av1.TaskPushNotificationConfig) error {
 	msg := e.req.Message
 	rec, err := h.loadTask(ctx, call, e.req.Tenant, msg.TaskId)
 	if err != nil {
@@ -195,17 +197,22 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 	if err := unsupportedIfTerminal(rec.Task, "send a message to"); err != nil {
 		return err
 	}
-	ok, err := h.claim(msg.TaskId, e)
-	if err != nil {
+	if err := h.claimForFollowUp(ctx, e); err != nil {
 		return err
 	}
-	if !ok {
-		return a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation,
-			"task %s is still being worked on; send follow-up messages when it asks for input", msg.TaskId).WithMeta("taskId", msg.TaskId)
+	if pushCfg != nil {
+		if _, err := h.putPushConfig(ctx, h.newPushConfig(pushCfg, msg.TaskId, e.req.Tenant)); err != nil {
+			h.unclaimExecution(e)
+			return err
+		}
 	}
-	// The message joins the history; an interrupted task resumes (WORKING),
-	// which its subscribers see as a status update.
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if rec, err = h.store.Get(ctx, msg.TaskId); err != nil {
+				h.unclaimExecution(e)
+				return a2agrpc.AsError(err)
+			}
+		}
 		if err := unsupportedIfTerminal(rec.Task, "send a message to"); err != nil {
 			h.unclaimExecution(e)
 			return err
@@ -218,9 +225,7 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 		}
 		v, err := h.store.Update(ctx, msg.TaskId, rec.Version, taskstore.Update{Task: next, Event: ev})
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
-			if rec, err = h.store.Get(ctx, msg.TaskId); err == nil {
-				continue
-			}
+			continue
 		}
 		if err != nil {
 			h.unclaimExecution(e)
@@ -236,9 +241,54 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 	}
 }
 
+// claimForFollowUp claims a task for a follow-up. If the previous execution
+// still holds it but has already settled (Execute returned, or the task is
+// interrupted), the follow-up waits for that execution to exit rather than
+// failing because the caller answered quickly.
+func (h *Handler) claimForFollowUp(ctx context.Context, e *execution) error {
+	id := e.req.TaskID
+	for {
+		ok, err := h.claim(id, e)
+		if err != nil || ok {
+			return err
+		}
+		prev, _ := h.runningExecution(id)
+		if prev == nil {
+			return busy(id) // a cancel is in progress
+		}
+		prev.mu.Lock()
+		finished, state := prev.finished, prev.task.GetStatus().GetState()
+		prev.mu.Unlock()
+		var limit <-chan time.Time
+		switch {
+		case finished:
+			// exiting now: wait (bounded by ctx)
+		case IsInterrupted(state):
+			limit = time.After(handOverWait)
+		default:
+			return busy(id)
+		}
+		select {
+		case <-prev.exited:
+		case <-limit:
+			return busy(id)
+		case <-ctx.Done():
+			return a2agrpc.AsError(context.Cause(ctx))
+		}
+	}
+}
+
+func busy(taskID string) error {
+	return a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation,
+		"task %s is still being worked on; send follow-up messages when it asks for input", taskID).WithMeta("taskId", taskID)
+}
+
+var errNoStreaming = a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation, "this agent does not support streaming")
+
 func (h *Handler) unclaimExecution(e *execution) {
 	h.unclaim(e.req.TaskID)
 	h.executions.Done()
+	close(e.exited)
 }
 
 func unsupportedIfTerminal(t *a2av1.Task, what string) error {

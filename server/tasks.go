@@ -103,11 +103,20 @@ func (h *Handler) CancelTask(ctx context.Context, req *a2av1.CancelTaskRequest) 
 	}
 	for range 3 {
 		if e, ok := h.runningExecution(req.GetId()); ok && e != nil {
-			t, err := e.cancelTask(ctx)
-			if err != nil {
-				return nil, err
+			e.mu.Lock()
+			finished := e.finished && !IsTerminal(e.task.GetStatus().GetState())
+			e.mu.Unlock()
+			if finished {
+				// The agent returned (the task is interrupted) and is being
+				// released: cancel it as an idle task once it is.
+				select {
+				case <-e.exited:
+					continue
+				case <-ctx.Done():
+					return nil, a2agrpc.AsError(context.Cause(ctx))
+				}
 			}
-			return t, nil
+			return e.cancelTask(ctx)
 		}
 		ok, err := h.claim(req.GetId(), nil)
 		if err != nil {
@@ -159,8 +168,19 @@ func notCancelable(t *a2av1.Task) error {
 // first, then every update, ending when the task is terminal. Interrupted
 // tasks keep their subscribers: the stream continues when work resumes.
 func (h *Handler) SubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTaskRequest) iter.Seq2[Event, error] {
+	return h.ResubscribeToTask(ctx, req, -1)
+}
+
+// ResubscribeToTask resumes a stream after the event with sequence number
+// after, as a client reconnecting with SSE's Last-Event-ID does: the events
+// it missed come from the task's event log, then live ones follow. When the
+// log no longer reaches back that far, the stream starts with the current
+// Task instead, as a fresh subscription does (after < 0 asks for exactly
+// that). A task that became terminal meanwhile yields its final state once
+// rather than an error, so a resuming client learns how it ended.
+func (h *Handler) ResubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTaskRequest, after int64) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		s, t, err := h.subscribe(ctx, req)
+		s, t, err := h.subscribe(ctx, req, after)
 		if err != nil {
 			yield(Event{}, err)
 			return
@@ -171,33 +191,66 @@ func (h *Handler) SubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTas
 	}
 }
 
-func (h *Handler) subscribe(ctx context.Context, req *a2av1.SubscribeToTaskRequest) (*subscriber, *topic, error) {
+func (h *Handler) subscribe(ctx context.Context, req *a2av1.SubscribeToTaskRequest, after int64) (*subscriber, *topic, error) {
 	call, err := h.begin(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !h.card.GetCapabilities().GetStreaming() {
-		return nil, nil, a2agrpc.Errorf(a2agrpc.ReasonUnsupportedOperation, "this agent does not support streaming")
+		return nil, nil, errNoStreaming
 	}
 	if err := requireID("id", req.GetId()); err != nil {
 		return nil, nil, err
 	}
-	if _, err := h.loadTask(ctx, call, req.GetTenant(), req.GetId()); err != nil {
+	rec, err := h.loadTask(ctx, call, req.GetTenant(), req.GetId())
+	if err != nil {
 		return nil, nil, err
 	}
-	t := h.broker.acquire(req.GetId())
-	// Read the snapshot under the topic lock: an event published after it is
-	// delivered, one published before it is already in it.
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	rec, err := h.store.Get(ctx, req.GetId())
-	if err == nil {
-		err = unsupportedIfTerminal(rec.Task, "subscribe to")
+	resuming := after >= 0
+	if IsTerminal(rec.Task.GetStatus().GetState()) && !resuming {
+		return nil, nil, unsupportedIfTerminal(rec.Task, "subscribe to")
 	}
-	if err != nil {
+	// Register first, then read: an event published in between is either
+	// in the state read (and dropped from the queue by start) or after it.
+	t := h.broker.acquire(req.GetId())
+	s := t.subscribe(h.cfg.streamBuffer)
+	fail := func(err error) (*subscriber, *topic, error) {
+		t.unsubscribe(s)
 		h.broker.release(t)
 		return nil, nil, a2agrpc.AsError(err)
 	}
-	s := t.subscribeLocked(rec.Version, h.cfg.streamBuffer, Event{Seq: rec.Version, Response: taskEvent(rec.Task)})
+	if rec, err = h.store.Get(ctx, req.GetId()); err != nil {
+		return fail(storeError(err, req.GetId()))
+	}
+	snapshot := Event{Seq: rec.Version, Response: taskEvent(rec.Task)}
+	if IsTerminal(rec.Task.GetStatus().GetState()) {
+		if !resuming {
+			return fail(unsupportedIfTerminal(rec.Task, "subscribe to"))
+		}
+		if after < rec.Version {
+			s.start(rec.Version, snapshot)
+		}
+		s.finish(nil)
+		return s, t, nil
+	}
+	if !resuming {
+		s.start(rec.Version, snapshot)
+		return s, t, nil
+	}
+	missed, err := h.store.Events(ctx, req.GetId(), after)
+	switch {
+	case errors.Is(err, taskstore.ErrEventsTruncated):
+		s.start(rec.Version, snapshot)
+	case err != nil:
+		return fail(storeError(err, req.GetId()))
+	default:
+		first := make([]Event, 0, len(missed))
+		for _, ev := range missed {
+			if ev.Seq <= rec.Version {
+				first = append(first, Event{Seq: ev.Seq, Response: ev.Response})
+			}
+		}
+		s.start(rec.Version, first...)
+	}
 	return s, t, nil
 }

@@ -55,8 +55,11 @@ func (h *Handler) validateSend(req *a2av1.SendMessageRequest) error {
 			return a2agrpc.InvalidParams(fmt.Sprintf("message.parts[%d]", i), "must have one of text, raw, url or data")
 		}
 	}
-	if len(m.GetTaskId()) > maxIDLen || len(m.GetContextId()) > maxIDLen {
-		return a2agrpc.InvalidParams("message.taskId", "ids are limited to %d bytes", maxIDLen)
+	if len(m.GetTaskId()) > maxIDLen {
+		return a2agrpc.InvalidParams("message.taskId", "is longer than %d bytes", maxIDLen)
+	}
+	if len(m.GetContextId()) > maxIDLen {
+		return a2agrpc.InvalidParams("message.contextId", "is longer than %d bytes", maxIDLen)
 	}
 	cfg := req.GetConfiguration()
 	if err := checkHistoryLength("configuration.historyLength", historyLimit(cfg)); err != nil {
@@ -77,6 +80,9 @@ func (h *Handler) validateSend(req *a2av1.SendMessageRequest) error {
 // (defaultInputModes plus every skill's inputModes; wildcards honoured).
 // Parts with no known media type are let through.
 func (h *Handler) checkInputModes(m *a2av1.Message) error {
+	if h.cfg.card == nil {
+		return nil // no card configured: the agent declared nothing to enforce
+	}
 	accepted := h.card.GetDefaultInputModes()
 	for _, s := range h.card.GetSkills() {
 		accepted = append(accepted[:len(accepted):len(accepted)], s.GetInputModes()...)

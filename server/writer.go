@@ -60,7 +60,11 @@ func (w *TaskWriter) RequireInput(text string) error {
 }
 
 // RequireAuth pauses the task until the caller provides credentials; text
-// says what is needed. Streams stay open while Execute keeps running.
+// says what is needed. An agent that expects the credentials in a follow-up
+// message returns from Execute (the message starts a new Execute); one that
+// receives them out of band may keep running, and streams stay open while
+// it does — but a follow-up message for the task is then refused until
+// Execute returns.
 func (w *TaskWriter) RequireAuth(text string) error {
 	return w.e.status(a2av1.TaskState_TASK_STATE_AUTH_REQUIRED, textMessage(text))
 }

@@ -26,7 +26,7 @@ import (
 func TestA2AService_everyRPC(t *testing.T) {
 	card := echo.Card(nil)
 	card.Capabilities.ExtendedAgentCard = proto.Bool(true)
-	ts := start(t, setup{card: card, handler: []server.Option{server.WithExtendedAgentCard(
+	ts := start(t, setup{card: card, grpc: []grpcserver.Option{grpcserver.WithIdentity(func(context.Context) string { return "tester" })}, handler: []server.Option{server.WithExtendedAgentCard(
 		func(context.Context, *server.CallInfo) (*a2av1.AgentCard, error) {
 			c := echo.Card(nil)
 			c.Name = "extended"

@@ -15,9 +15,10 @@ import (
 
 // Defaults of the in-memory store.
 const (
-	DefaultMaxTasks          = 100_000
-	DefaultTerminalRetention = time.Hour
-	DefaultMaxEventsPerTask  = 1024
+	DefaultMaxTasks             = 100_000
+	DefaultTerminalRetention    = time.Hour
+	DefaultInterruptedRetention = 24 * time.Hour
+	DefaultMaxEventsPerTask     = 1024
 )
 
 // MemoryOption configures [NewMemory].
@@ -26,14 +27,17 @@ type MemoryOption func(*memoryConfig)
 type memoryConfig struct {
 	maxTasks         int
 	retention        time.Duration
+	idleRetention    time.Duration
 	maxEventsPerTask int
 	now              func() time.Time
 }
 
 // WithMaxTasks bounds how many tasks the store keeps (default
 // [DefaultMaxTasks]). At the bound, the oldest terminal task is evicted to
-// make room; when every task is still active, Create fails with ErrFull
-// rather than dropping live work. n <= 0 keeps the default.
+// make room, or else the task that has waited longest for its caller
+// (INPUT_REQUIRED, AUTH_REQUIRED); when every task is being worked on,
+// Create fails with ErrFull rather than dropping live work. n <= 0 keeps the
+// default.
 func WithMaxTasks(n int) MemoryOption {
 	return func(c *memoryConfig) {
 		if n > 0 {
@@ -49,6 +53,17 @@ func WithTerminalRetention(d time.Duration) MemoryOption {
 	return func(c *memoryConfig) {
 		if d > 0 {
 			c.retention = d
+		}
+	}
+}
+
+// WithInterruptedRetention sets how long a task may wait for its caller
+// (INPUT_REQUIRED, AUTH_REQUIRED) before it is dropped as abandoned (default
+// [DefaultInterruptedRetention]). d <= 0 keeps the default.
+func WithInterruptedRetention(d time.Duration) MemoryOption {
+	return func(c *memoryConfig) {
+		if d > 0 {
+			c.idleRetention = d
 		}
 	}
 }
@@ -80,11 +95,15 @@ func WithClock(now func() time.Time) MemoryOption {
 type Memory struct {
 	cfg memoryConfig
 
-	mu       sync.RWMutex
-	tasks    map[string]*memEntry
-	index    *btree.BTreeG[indexKey] // ListTasks order
-	terminal *list.List              // *memEntry in order of reaching a terminal state
+	mu          sync.RWMutex
+	tasks       map[string]*memEntry
+	index       *btree.BTreeG[indexKey] // ListTasks order
+	terminal    *list.List              // *memEntry in order of reaching a terminal state
+	interrupted *list.List              // *memEntry in order of starting to wait for the caller
+	counts      map[scope]int           // tasks per tenant and owner, for unfiltered totals
 }
+
+type scope struct{ tenant, owner string }
 
 type memEntry struct {
 	rec        Record
@@ -92,6 +111,8 @@ type memEntry struct {
 	dropped    int64   // highest Seq discarded from events
 	terminalAt time.Time
 	terminalEl *list.Element
+	waitingAt  time.Time // when it became interrupted
+	waitingEl  *list.Element
 	push       []*a2av1.TaskPushNotificationConfig // creation order
 }
 
@@ -124,6 +145,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 	cfg := memoryConfig{
 		maxTasks:         DefaultMaxTasks,
 		retention:        DefaultTerminalRetention,
+		idleRetention:    DefaultInterruptedRetention,
 		maxEventsPerTask: DefaultMaxEventsPerTask,
 		now:              time.Now,
 	}
@@ -134,7 +156,9 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		cfg:      cfg,
 		tasks:    make(map[string]*memEntry),
 		index:    btree.NewG(32, indexLess),
-		terminal: list.New(),
+		terminal:    list.New(),
+		interrupted: list.New(),
+		counts:      make(map[scope]int),
 	}
 }
 
@@ -155,18 +179,33 @@ func isTerminal(s a2av1.TaskState) bool {
 	return false
 }
 
-func (m *Memory) expired(e *memEntry, now time.Time) bool {
-	return e.terminalEl != nil && now.Sub(e.terminalAt) >= m.cfg.retention
+func isInterrupted(s a2av1.TaskState) bool {
+	return s == a2av1.TaskState_TASK_STATE_INPUT_REQUIRED || s == a2av1.TaskState_TASK_STATE_AUTH_REQUIRED
 }
 
-// sweep drops terminal tasks past their retention. Callers hold m.mu.
-func (m *Memory) sweep(now time.Time) {
-	for el := m.terminal.Front(); el != nil; el = m.terminal.Front() {
-		e := el.Value.(*memEntry)
-		if !m.expired(e, now) {
-			return
+func (m *Memory) expired(e *memEntry, now time.Time) bool {
+	return (e.terminalEl != nil && now.Sub(e.terminalAt) >= m.cfg.retention) ||
+		(e.waitingEl != nil && now.Sub(e.waitingAt) >= m.cfg.idleRetention)
+}
+
+// needsSweep reports whether the oldest terminal or waiting task has
+// expired. Callers hold m.mu for reading at least.
+func (m *Memory) needsSweep(now time.Time) bool {
+	for _, l := range []*list.List{m.terminal, m.interrupted} {
+		if el := l.Front(); el != nil && m.expired(el.Value.(*memEntry), now) {
+			return true
 		}
-		m.remove(e)
+	}
+	return false
+}
+
+// sweep drops terminal tasks past their retention and interrupted tasks
+// abandoned for longer than theirs. Callers hold m.mu.
+func (m *Memory) sweep(now time.Time) {
+	for _, l := range []*list.List{m.terminal, m.interrupted} {
+		for el := l.Front(); el != nil && m.expired(el.Value.(*memEntry), now); el = l.Front() {
+			m.remove(el.Value.(*memEntry))
+		}
 	}
 }
 
@@ -175,8 +214,31 @@ func (m *Memory) remove(e *memEntry) {
 		m.terminal.Remove(e.terminalEl)
 		e.terminalEl = nil
 	}
+	if e.waitingEl != nil {
+		m.interrupted.Remove(e.waitingEl)
+		e.waitingEl = nil
+	}
 	m.index.Delete(keyOf(&e.rec))
 	delete(m.tasks, e.rec.Task.GetId())
+	sc := scope{e.rec.Tenant, e.rec.Owner}
+	if m.counts[sc]--; m.counts[sc] <= 0 {
+		delete(m.counts, sc)
+	}
+}
+
+// track keeps the retention lists in step with a task's state.
+func (m *Memory) track(e *memEntry, now time.Time) {
+	state := e.rec.Task.GetStatus().GetState()
+	switch {
+	case isInterrupted(state) && e.waitingEl == nil:
+		e.waitingAt, e.waitingEl = now, m.interrupted.PushBack(e)
+	case !isInterrupted(state) && e.waitingEl != nil:
+		m.interrupted.Remove(e.waitingEl)
+		e.waitingEl = nil
+	}
+	if isTerminal(state) {
+		m.markTerminal(e, now)
+	}
 }
 
 // Create implements [Store].
@@ -192,6 +254,9 @@ func (m *Memory) Create(_ context.Context, rec Record) error {
 	if len(m.tasks) >= m.cfg.maxTasks {
 		oldest := m.terminal.Front()
 		if oldest == nil {
+			oldest = m.interrupted.Front()
+		}
+		if oldest == nil {
 			return ErrFull
 		}
 		m.remove(oldest.Value.(*memEntry))
@@ -200,9 +265,8 @@ func (m *Memory) Create(_ context.Context, rec Record) error {
 	e := &memEntry{rec: rec}
 	m.tasks[id] = e
 	m.index.ReplaceOrInsert(keyOf(&e.rec))
-	if isTerminal(rec.Task.GetStatus().GetState()) {
-		m.markTerminal(e, now)
-	}
+	m.counts[scope{rec.Tenant, rec.Owner}]++
+	m.track(e, now)
 	return nil
 }
 
@@ -259,9 +323,7 @@ func (m *Memory) Update(_ context.Context, id string, version int64, u Update) (
 		}
 		e.events = append(e.events, Event{Seq: e.rec.Version, Response: u.Event})
 	}
-	if isTerminal(u.Task.GetStatus().GetState()) {
-		m.markTerminal(e, now)
-	}
+	m.track(e, now)
 	return e.rec.Version, nil
 }
 
@@ -288,19 +350,17 @@ func (m *Memory) Events(_ context.Context, id string, afterSeq int64) ([]Event, 
 	return out, nil
 }
 
-// List implements [Store].
+// List implements [Store]. Without filters it costs O(page): the total
+// comes from per-scope counts and the walk starts at the cursor. Filters
+// (context, state, time) need a walk over the caller's tasks to count them.
 func (m *Memory) List(_ context.Context, q Query) (Page, error) {
-	var (
-		afterTS int64
-		afterID string
-		resume  bool
-	)
+	var cursor *indexKey
 	if q.PageToken != "" {
 		ts, id, err := DecodeTaskCursor(q.PageToken)
 		if err != nil {
 			return Page{}, err
 		}
-		afterTS, afterID, resume = ts.UnixNano(), id, true
+		cursor = &indexKey{tenant: q.Tenant, owner: q.Owner, updated: ts.UnixNano(), id: id}
 	}
 	pageSize := q.PageSize
 	if pageSize <= 0 {
@@ -310,12 +370,27 @@ func (m *Memory) List(_ context.Context, q Query) (Page, error) {
 	if !q.UpdatedAfter.IsZero() {
 		minUpdated = q.UpdatedAfter.UnixNano()
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	filtered := q.ContextID != "" || q.State != a2av1.TaskState_TASK_STATE_UNSPECIFIED || !q.UpdatedAfter.IsZero()
 	now := m.cfg.now()
+	m.mu.RLock()
+	if m.needsSweep(now) {
+		m.mu.RUnlock()
+		m.mu.Lock()
+		m.sweep(now)
+		m.mu.Unlock()
+		m.mu.RLock()
+	}
+	defer m.mu.RUnlock()
+
 	var page Page
 	more := false
 	start := indexKey{tenant: q.Tenant, owner: q.Owner, updated: math.MaxInt64}
+	if cursor != nil && !filtered {
+		start = *cursor
+	}
+	if !filtered {
+		page.TotalSize = m.counts[scope{q.Tenant, q.Owner}]
+	}
 	m.index.AscendGreaterOrEqual(start, func(k indexKey) bool {
 		if k.tenant != q.Tenant || k.owner != q.Owner || k.updated < minUpdated {
 			return false
@@ -326,16 +401,18 @@ func (m *Memory) List(_ context.Context, q Query) (Page, error) {
 			(q.State != a2av1.TaskState_TASK_STATE_UNSPECIFIED && e.rec.Task.GetStatus().GetState() != q.State) {
 			return true
 		}
-		page.TotalSize++
-		if resume && !indexLess(indexKey{q.Tenant, q.Owner, afterTS, afterID}, k) {
+		if filtered {
+			page.TotalSize++
+		}
+		if cursor != nil && !indexLess(*cursor, k) {
 			return true // at or before the cursor
 		}
 		if len(page.Records) < pageSize {
 			page.Records = append(page.Records, e.rec)
-		} else {
-			more = true
+			return true
 		}
-		return true
+		more = true
+		return filtered // unfiltered: the total is known, stop here
 	})
 	if more {
 		last := page.Records[len(page.Records)-1]

@@ -177,3 +177,57 @@ func TestMemory_Soak(t *testing.T) {
 		t.Errorf("heap grew from %d to %d bytes while the store stayed at %d tasks", afterWarmup, end, bound)
 	}
 }
+
+func TestMemory_InterruptedTasksExpireAndYieldToNewWork(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	s := taskstore.NewMemory(taskstore.WithMaxTasks(2), taskstore.WithInterruptedRetention(time.Hour), taskstore.WithClock(clk.Now))
+	for _, id := range []string{"waiting-1", "waiting-2"} {
+		if err := s.Create(ctx, storetest.NewRecord(id, "c", a2av1.TaskState_TASK_STATE_INPUT_REQUIRED, 0)); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Minute)
+	}
+	// Full of abandoned conversations: new work evicts the oldest one.
+	if err := s.Create(ctx, storetest.NewRecord("new", "c", a2av1.TaskState_TASK_STATE_WORKING, 0)); err != nil {
+		t.Fatalf("Create with only interrupted tasks stored = %v, want the oldest evicted", err)
+	}
+	if _, err := s.Get(ctx, "waiting-1"); !errors.Is(err, taskstore.ErrNotFound) {
+		t.Errorf("oldest interrupted task still present: %v", err)
+	}
+	// A task that resumes leaves the waiting list; one that keeps waiting
+	// expires after its retention.
+	rec, _ := s.Get(ctx, "new")
+	if _, err := s.Update(ctx, "new", rec.Version, taskstore.Update{Task: storetest.NewRecord("new", "c", a2av1.TaskState_TASK_STATE_AUTH_REQUIRED, 0).Task}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(59 * time.Minute)
+	if _, err := s.Get(ctx, "waiting-2"); !errors.Is(err, taskstore.ErrNotFound) {
+		t.Errorf("task waiting for 60 minutes still present: %v", err)
+	}
+	if _, err := s.Get(ctx, "new"); err != nil {
+		t.Errorf("task waiting for 59 minutes expired: %v", err)
+	}
+	if page, _ := s.List(ctx, taskstore.Query{PageSize: 10}); page.TotalSize != 1 {
+		t.Errorf("List total = %d after expiry, want 1", page.TotalSize)
+	}
+}
+
+// BenchmarkMemory_ListFirstPage lists 50 of 100,000 tasks of one caller:
+// without filters the cost must not depend on the number of tasks.
+func BenchmarkMemory_ListFirstPage(b *testing.B) {
+	ctx := context.Background()
+	s := taskstore.NewMemory()
+	for i := range 100_000 {
+		if err := s.Create(ctx, storetest.NewRecord(fmt.Sprintf("t%06d", i), "c", a2av1.TaskState_TASK_STATE_WORKING, time.Duration(i)*time.Millisecond)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		page, err := s.List(ctx, taskstore.Query{PageSize: 50})
+		if err != nil || len(page.Records) != 50 || page.TotalSize != 100_000 {
+			b.Fatalf("List = %d records, total %d, %v", len(page.Records), page.TotalSize, err)
+		}
+	}
+}
