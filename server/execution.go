@@ -24,7 +24,9 @@ var (
 // task's events are persisted and published in one order.
 type execution struct {
 	h      *Handler
-	req    *Request
+	req    *Request // points at reqMem: one allocation for both
+	reqMem Request
+	msgMem a2av1.Message // the caller's message, copied so ids can be filled in
 	ctx    context.Context // the agent's context: cancelled on cancel/shutdown
 	sctx   context.Context // for store writes: never cancelled, so outcomes are recorded
 	cancel context.CancelCauseFunc

@@ -69,6 +69,9 @@ type Request struct {
 
 // Text returns the concatenated text parts of the message, newline-separated.
 func (r *Request) Text() string {
+	if parts := r.Message.GetParts(); len(parts) == 1 {
+		return parts[0].GetText()
+	}
 	var b strings.Builder
 	for _, p := range r.Message.GetParts() {
 		if t, ok := p.GetContent().(*a2av1.Part_Text); ok {

@@ -152,7 +152,9 @@ type gate struct {
 	release chan struct{}
 }
 
-func newGate() *gate { return &gate{started: make(chan *server.Request, 16), release: make(chan struct{})} }
+func newGate() *gate {
+	return &gate{started: make(chan *server.Request, 16), release: make(chan struct{})}
+}
 
 func (g *gate) Execute(ctx context.Context, req *server.Request, w *server.TaskWriter) error {
 	if err := w.Working("started"); err != nil {

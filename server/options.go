@@ -29,7 +29,7 @@ type ExtendedCardFunc func(ctx context.Context, call *CallInfo) (*a2av1.AgentCar
 
 // Defaults.
 const (
-	DefaultStreamBuffer         = 1024
+	DefaultStreamBuffer          = 1024
 	DefaultMaxPushConfigsPerTask = 16
 )
 

@@ -7,9 +7,17 @@ import (
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 )
 
+type textPartAlloc struct {
+	p a2av1.Part
+	w a2av1.Part_Text
+}
+
 // TextPart returns a text part.
 func TextPart(text string) *a2av1.Part {
-	return &a2av1.Part{Content: &a2av1.Part_Text{Text: text}}
+	a := &textPartAlloc{}
+	a.w.Text = text
+	a.p.Content = &a.w
+	return &a.p
 }
 
 // DataPart returns a structured-data part holding v, which must be
@@ -28,7 +36,18 @@ func AgentMessage(parts ...*a2av1.Part) *a2av1.Message {
 	return &a2av1.Message{MessageId: uuid.NewString(), Role: a2av1.Role_ROLE_AGENT, Parts: parts}
 }
 
+type textArtifactAlloc struct {
+	a     a2av1.Artifact
+	parts [1]*a2av1.Part
+	part  textPartAlloc
+}
+
 // TextArtifact returns an artifact with one text part.
 func TextArtifact(id, text string) *a2av1.Artifact {
-	return &a2av1.Artifact{ArtifactId: id, Parts: []*a2av1.Part{TextPart(text)}}
+	x := &textArtifactAlloc{}
+	x.part.w.Text = text
+	x.part.p.Content = &x.part.w
+	x.parts[0] = &x.part.p
+	x.a.ArtifactId, x.a.Parts = id, x.parts[:]
+	return &x.a
 }

@@ -136,7 +136,7 @@ func TestResubscribeToTask(t *testing.T) {
 	for seen.Response.GetArtifactUpdate() == nil { // skip the WORKING status
 		seen, _, _ = next()
 	}
-	stop()               // the client disconnects; artifacts 1 and 2 happen meanwhile
+	stop() // the client disconnects; artifacts 1 and 2 happen meanwhile
 	step <- struct{}{}
 	step <- struct{}{}
 	waitFor(t, "two more chunks", func() bool {

@@ -115,23 +115,19 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 		return nil, err
 	}
 	in := req.GetMessage()
-	msg := &a2av1.Message{
-		MessageId: in.MessageId, ContextId: in.ContextId, TaskId: in.TaskId, Role: in.Role, Parts: in.Parts,
-		Metadata: in.Metadata, Extensions: in.Extensions, ReferenceTaskIds: in.ReferenceTaskIds,
-	}
 	cfg := req.GetConfiguration()
-	e := &execution{
-		h:       h,
-		settled: make(chan struct{}),
-		exited:  make(chan struct{}),
-		req: &Request{
-			Message:             msg,
-			Tenant:              req.GetTenant(),
-			Caller:              call.Caller,
-			Extensions:          call.Activated(),
-			AcceptedOutputModes: cfg.GetAcceptedOutputModes(),
-			Metadata:            req.GetMetadata(),
-		},
+	e := &execution{h: h, settled: make(chan struct{}), exited: make(chan struct{})}
+	msg := &e.msgMem
+	msg.MessageId, msg.ContextId, msg.TaskId, msg.Role, msg.Parts = in.MessageId, in.ContextId, in.TaskId, in.Role, in.Parts
+	msg.Metadata, msg.Extensions, msg.ReferenceTaskIds = in.Metadata, in.Extensions, in.ReferenceTaskIds
+	e.req = &e.reqMem
+	*e.req = Request{
+		Message:             msg,
+		Tenant:              req.GetTenant(),
+		Caller:              call.Caller,
+		Extensions:          call.Activated(),
+		AcceptedOutputModes: cfg.GetAcceptedOutputModes(),
+		Metadata:            req.GetMetadata(),
 	}
 	// The agent's work is not tied to the caller's connection, but keeps the
 	// caller's context values (trace ids, identity).

@@ -20,7 +20,9 @@ func TestSendStreamingMessage_shapes(t *testing.T) {
 		{"echo_is_five_events", echo.Execute, "task:working artifact artifact artifact status:completed"},
 		{
 			"direct_reply_is_one_message",
-			func(_ context.Context, _ *server.Request, w *server.TaskWriter) error { return w.Reply(server.TextPart("hi")) },
+			func(_ context.Context, _ *server.Request, w *server.TaskWriter) error {
+				return w.Reply(server.TextPart("hi"))
+			},
 			"message",
 		},
 		{

@@ -97,8 +97,19 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// statusAlloc puts a status and its timestamp in one allocation; every
+// state change makes one, so this halves the allocations it costs.
+type statusAlloc struct {
+	st a2av1.TaskStatus
+	ts timestamppb.Timestamp
+}
+
 func newStatus(state a2av1.TaskState, msg *a2av1.Message) *a2av1.TaskStatus {
-	return &a2av1.TaskStatus{State: state, Message: msg, Timestamp: timestamppb.New(now())}
+	a := &statusAlloc{}
+	t := now()
+	a.ts.Seconds, a.ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	a.st.State, a.st.Message, a.st.Timestamp = state, msg, &a.ts
+	return &a.st
 }
 
 // view returns what a caller sees of t: at most historyLength messages of
@@ -124,20 +135,48 @@ func view(t *a2av1.Task, historyLength *int32, includeArtifacts bool) *a2av1.Tas
 	return n
 }
 
+// Events are built once per change and shared by the store's log and every
+// stream. Each kind is one allocation holding the response, its oneof
+// wrapper and the payload.
+
+type taskEventAlloc struct {
+	sr a2av1.StreamResponse
+	w  a2av1.StreamResponse_Task
+}
+
 func taskEvent(t *a2av1.Task) *a2av1.StreamResponse {
-	return &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_Task{Task: t}}
+	a := &taskEventAlloc{}
+	a.w.Task = t
+	a.sr.Payload = &a.w
+	return &a.sr
+}
+
+type statusEventAlloc struct {
+	sr a2av1.StreamResponse
+	w  a2av1.StreamResponse_StatusUpdate
+	ev a2av1.TaskStatusUpdateEvent
 }
 
 func statusEvent(t *a2av1.Task) *a2av1.StreamResponse {
-	return &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_StatusUpdate{StatusUpdate: &a2av1.TaskStatusUpdateEvent{
-		TaskId: t.GetId(), ContextId: t.GetContextId(), Status: t.GetStatus(),
-	}}}
+	a := &statusEventAlloc{}
+	a.ev.TaskId, a.ev.ContextId, a.ev.Status = t.GetId(), t.GetContextId(), t.GetStatus()
+	a.w.StatusUpdate = &a.ev
+	a.sr.Payload = &a.w
+	return &a.sr
 }
 
-func artifactEvent(t *a2av1.Task, a *a2av1.Artifact, appendParts, lastChunk bool) *a2av1.StreamResponse {
-	return &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_ArtifactUpdate{ArtifactUpdate: &a2av1.TaskArtifactUpdateEvent{
-		TaskId: t.GetId(), ContextId: t.GetContextId(), Artifact: a, Append: appendParts, LastChunk: lastChunk,
-	}}}
+type artifactEventAlloc struct {
+	sr a2av1.StreamResponse
+	w  a2av1.StreamResponse_ArtifactUpdate
+	ev a2av1.TaskArtifactUpdateEvent
+}
+
+func artifactEvent(t *a2av1.Task, art *a2av1.Artifact, appendParts, lastChunk bool) *a2av1.StreamResponse {
+	a := &artifactEventAlloc{}
+	a.ev.TaskId, a.ev.ContextId, a.ev.Artifact, a.ev.Append, a.ev.LastChunk = t.GetId(), t.GetContextId(), art, appendParts, lastChunk
+	a.w.ArtifactUpdate = &a.ev
+	a.sr.Payload = &a.w
+	return &a.sr
 }
 
 func messageEvent(m *a2av1.Message) *a2av1.StreamResponse {

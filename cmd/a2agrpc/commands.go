@@ -17,8 +17,10 @@ type command struct {
 // commands is the one list of subcommands; usage and dispatch both read it.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {summary: "print the build and protocol versions", run: runVersion},
-		"serve":   {summary: "run the echo agent over gRPC (and the mesh stream)", run: runServe},
+		"version":  {summary: "print the build and protocol versions", run: runVersion},
+		"serve":    {summary: "run the echo agent over gRPC (and the mesh stream)", run: runServe},
+		"bench":    {summary: "drive an A2A endpoint with concurrent workers and report throughput and latency", run: runBench},
+		"baseline": {summary: "serve the bare grpc-go echo that benchmarks compare against", run: runBaseline},
 	}
 }
 

@@ -26,6 +26,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
 	verbose := fs.Bool("v", false, "log agent failures to stderr")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -53,6 +54,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		lis.Close()
 		return err
+	}
+	if *pprofAddr != "" {
+		stopPprof, err := servePprof(*pprofAddr)
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		defer stopPprof()
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()

@@ -10,32 +10,27 @@ import (
 // UNAVAILABLE, typically against another replica.
 var errDraining = a2agrpc.NewError(a2agrpc.ReasonUnavailable, "server is shutting down; reconnect and resubscribe")
 
-// drain tells open streams the server is going away, in two steps: soft
-// (streams that only follow a task end now) and hard (every stream ends,
-// when the drain deadline passes).
+// drain tells streams that only follow a task (they could otherwise stay
+// open forever) that the server is going away. Calls that wait for an agent
+// need no signal: shutdown interrupts the agents, which settles their tasks
+// and so ends those calls with the task's final state.
 type drain struct {
-	soft, hard             context.Context
-	softCancel, hardCancel context.CancelCauseFunc
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 }
 
 func newDrain() *drain {
 	d := &drain{}
-	d.soft, d.softCancel = context.WithCancelCause(context.Background())
-	d.hard, d.hardCancel = context.WithCancelCause(context.Background())
+	d.ctx, d.cancel = context.WithCancelCause(context.Background())
 	return d
 }
 
-// bind derives a stream context that is cancelled with errDraining at the
-// soft step (following streams) or the hard step (all).
-func (d *drain) bind(ctx context.Context, following bool) (context.Context, func()) {
+// follow derives a context for a following stream that is cancelled with
+// errDraining when the server starts draining.
+func (d *drain) follow(ctx context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	signal := d.hard
-	if following {
-		signal = d.soft
-	}
-	stop := context.AfterFunc(signal, func() { cancel(errDraining) })
+	stop := context.AfterFunc(d.ctx, func() { cancel(errDraining) })
 	return ctx, func() { stop(); cancel(nil) }
 }
 
-func (d *drain) begin() { d.softCancel(errDraining) }
-func (d *drain) force() { d.softCancel(errDraining); d.hardCancel(errDraining) }
+func (d *drain) begin() { d.cancel(errDraining) }

@@ -124,7 +124,9 @@ func msg(text string) *a2av1.Message {
 	return &a2av1.Message{MessageId: uuid.NewString(), Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{server.TextPart(text)}}
 }
 
-func send(text string) *a2av1.SendMessageRequest { return &a2av1.SendMessageRequest{Message: msg(text)} }
+func send(text string) *a2av1.SendMessageRequest {
+	return &a2av1.SendMessageRequest{Message: msg(text)}
+}
 
 func sendNow(text string) *a2av1.SendMessageRequest {
 	r := send(text)

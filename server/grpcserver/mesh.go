@@ -86,7 +86,7 @@ func (m *mesh) Connect(stream grpc.BidiStreamingServer[meshv1.Request, meshv1.Re
 		result     error
 		halfClosed bool
 		draining   bool
-		drainSig   = m.draining.soft.Done()
+		drainSig   = m.draining.ctx.Done()
 	)
 loop:
 	for {
@@ -232,8 +232,6 @@ func (s *session) dispatch(f *meshv1.Request, draining bool) {
 func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, info *server.CallInfo, f *meshv1.Request) {
 	id := f.GetRequestId()
 	defer func() { cancel(nil); s.done <- id }()
-	ctx, stopDrain := s.m.draining.bind(ctx, false)
-	defer stopDrain()
 	first := true
 	reply := func(r *meshv1.Response) bool {
 		r.RequestId = id
@@ -300,8 +298,11 @@ func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, inf
 }
 
 func (s *session) stream(ctx context.Context, id uint64, reply func(*meshv1.Response) bool, following bool, open func(context.Context) iter.Seq2[server.Event, error]) {
-	ctx, stop := s.m.draining.bind(ctx, following)
-	defer stop()
+	if following {
+		var stop func()
+		ctx, stop = s.m.draining.follow(ctx)
+		defer stop()
+	}
 	for ev, err := range open(ctx) {
 		if err != nil {
 			s.fail(id, err)

@@ -91,10 +91,12 @@ func (s *Server) Serve(lis net.Listener) error {
 //  1. health checks report NOT_SERVING and no new calls are accepted;
 //  2. streams that only follow tasks (SubscribeToTask, mesh subscriptions)
 //     end at once with UNAVAILABLE, so clients resubscribe elsewhere; mesh
-//     streams refuse new requests and end once their requests are done;
-//  3. unary calls and send streams finish normally until ctx is done, after
-//     which they end with UNAVAILABLE too;
-//  4. the handler stops, interrupting agents still running.
+//     streams refuse new requests and end with UNAVAILABLE once their
+//     requests are done;
+//  3. calls waiting for agents (blocking and streaming sends) finish
+//     normally until ctx is done; then the handler interrupts the agents
+//     still running, whose tasks fail with an "interrupted" status that
+//     those calls return as their final answer.
 //
 // It returns ctx's error if the deadline forced step 3.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -102,24 +104,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		s.health.Shutdown()
 		s.drain.begin()
-		done := make(chan struct{})
-		go func() { s.grpc.GracefulStop(); close(done) }()
+		stopped := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(stopped) }()
+		closed := make(chan error, 1)
 		select {
-		case <-done:
+		case <-stopped:
+			closed <- s.h.Close(ctx)
 		case <-ctx.Done():
-			err = ctx.Err()
-			s.drain.force()
-			<-done
+			go func() { closed <- s.h.Close(ctx) }() // interrupts the agents
+			<-stopped
 		}
-		if herr := s.h.Close(ctx); err == nil {
-			err = herr
-		}
+		err = <-closed
 	})
 	return err
 }
 
-// Stop closes every connection at once, without a final status.
+// Stop closes every connection at once, without a final status, and
+// interrupts running agents.
 func (s *Server) Stop() {
-	s.drain.force()
+	s.drain.begin()
 	s.grpc.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = s.h.Close(ctx)
 }

@@ -35,12 +35,7 @@ func wireErr(err error) error {
 	return a2agrpc.AsError(err)
 }
 
-// SendMessage blocks until the task settles; a drain past its deadline ends
-// the wait with UNAVAILABLE (the task itself carries on or is interrupted by
-// the handler's shutdown).
 func (s *service) SendMessage(ctx context.Context, req *a2av1.SendMessageRequest) (*a2av1.SendMessageResponse, error) {
-	ctx, stop := s.draining.bind(ctx, false)
-	defer stop()
 	resp, err := s.h.SendMessage(ctx, req)
 	return resp, wireErr(err)
 }
@@ -104,11 +99,14 @@ func (s *service) SubscribeToTask(req *a2av1.SubscribeToTaskRequest, stream grpc
 }
 
 // forward sends a handler stream to a gRPC stream. Following streams end as
-// soon as the server starts draining; send streams only when the drain
-// deadline passes.
+// soon as the server starts draining; send streams end with their task.
 func (s *service) forward(stream grpc.ServerStreamingServer[a2av1.StreamResponse], open func(context.Context) iter.Seq2[server.Event, error], following bool) error {
-	ctx, stop := s.draining.bind(stream.Context(), following)
-	defer stop()
+	ctx := stream.Context()
+	if following {
+		var stop func()
+		ctx, stop = s.draining.follow(ctx)
+		defer stop()
+	}
 	for ev, err := range open(ctx) {
 		if err != nil {
 			return wireErr(err)

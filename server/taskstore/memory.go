@@ -153,9 +153,9 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		o(&cfg)
 	}
 	return &Memory{
-		cfg:      cfg,
-		tasks:    make(map[string]*memEntry),
-		index:    btree.NewG(32, indexLess),
+		cfg:         cfg,
+		tasks:       make(map[string]*memEntry),
+		index:       btree.NewG(32, indexLess),
 		terminal:    list.New(),
 		interrupted: list.New(),
 		counts:      make(map[scope]int),
@@ -320,6 +320,9 @@ func (m *Memory) Update(_ context.Context, id string, version int64, u Update) (
 			n := copy(e.events, e.events[1:])
 			e.events[n] = Event{}
 			e.events = e.events[:n]
+		}
+		if e.events == nil {
+			e.events = make([]Event, 0, 8) // most tasks log a handful of events
 		}
 		e.events = append(e.events, Event{Seq: e.rec.Version, Response: u.Event})
 	}
