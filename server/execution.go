@@ -26,7 +26,7 @@ type execution struct {
 	h      *Handler
 	req    *Request // points at reqMem: one allocation for both
 	reqMem Request
-	msgMem a2av1.Message // the caller's message, copied so ids can be filled in
+	msgMem a2av1.Message   // the caller's message, copied so ids can be filled in
 	ctx    context.Context // the agent's context: cancelled on cancel/shutdown
 	sctx   context.Context // for store writes: never cancelled, so outcomes are recorded
 	cancel context.CancelCauseFunc
