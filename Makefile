@@ -13,12 +13,16 @@ help: ## Show this help.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## The main job: build the CLI and run it (prints its help until the server lands).
-	go run ./cmd/a2agrpc help
+run: ## The main job: serve the echo agent over gRPC on 127.0.0.1:50051 (Ctrl-C stops it).
+	go run ./cmd/a2agrpc serve
 
 .PHONY: test
 test: ## Run every test with the race detector.
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: bench
+bench: ## Measure the gRPC server against bare grpc-go (pinned cores, medians; see BENCHMARKS.md).
+	./scripts/bench.sh
 
 .PHONY: googleapis
 googleapis: ## Fetch the pinned googleapis protos into third_party/ (git-ignored).
@@ -35,7 +39,8 @@ checkgenerate: generate ## Fail if regenerating changes gen/.
 		echo "gen/ is stale: run 'make generate' and commit the result" >&2; exit 1; fi
 
 .PHONY: lint
-lint: googleapis ## go vet, buf lint and the buf format check.
+lint: googleapis ## gofmt, go vet, buf lint and the buf format check.
+	@if [[ -n "$$(gofmt -l .)" ]]; then gofmt -l .; echo "run gofmt -w on the files above" >&2; exit 1; fi
 	go vet ./...
 	$(BUF) lint
 	$(BUF) format -d --exit-code proto

@@ -8,8 +8,8 @@
 # .tmp/bench/results.md.
 #
 # Knobs (environment): RUNS (default 3), DURATION (5s), WARMUP (1s), C (16),
-# CONNS (1), STREAMS (0; set to e.g. 10000 to also measure idle
-# SubscribeToTask memory).
+# CONNS (1), STREAMS (10000 idle SubscribeToTask streams for the memory
+# figure; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,7 @@ DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
 C=${C:-16}
 CONNS=${CONNS:-1}
+STREAMS=${STREAMS:-10000}
 OUT=.tmp/bench
 mkdir -p "$OUT"
 BIN=$OUT/a2agrpc
@@ -55,9 +56,22 @@ for run in $(seq "$RUNS"); do
   run_case a2agrpc-mesh mesh "unary stream" serve -grpc-addr
 done
 
+if [[ $STREAMS -gt 0 ]]; then
+  echo "bench: $STREAMS idle SubscribeToTask streams" >&2
+  port=$(free_port)
+  $SERVER_CPU "$BIN" serve -grpc-addr "127.0.0.1:$port" >"$OUT/idle.server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+  $LOAD_CPU "$BIN" bench -json -mode idle -streams "$STREAMS" -addr "127.0.0.1:$port" -server-pid "$pid" \
+    | sed 's/^{/{"case":"idle",/' >>"$OUT/raw.jsonl"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+fi
+
 python3 - "$OUT/raw.jsonl" "$OUT/results.md" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+idle = [r for r in rows if r["case"] == "idle"]
+rows = [r for r in rows if r["case"] != "idle"]
 def med(case, mode, key):
     v = [r[key] for r in rows if r["case"] == case and r["mode"] == mode]
     return statistics.median(v) if v else float("nan")
@@ -76,6 +90,8 @@ lines += ["", "| ratio | value | target |", "|---|--:|--:|",
   f"| unary server CPU/call, a2agrpc ÷ bare grpc-go | {ratio(cu,cur):.2f}× | ≤ 1.5× |",
   f"| 5-event streams/s, a2agrpc ÷ bare grpc-go | {ratio(s,sr):.2f}× | ≥ 0.4× |",
   f"| mesh unary req/s ÷ a2agrpc unary req/s | {ratio(m,u):.2f}× | ≥ 1.2× |"]
+for r in idle:
+    lines.append(f"| server memory per idle SubscribeToTask stream ({r['streams']:,} held) | {r['bytesPerStream']/1024:.1f} KiB | ≤ 20 KiB |")
 out = "\n".join(lines)
 print(out)
 open(sys.argv[2], "w").write(out + "\n")

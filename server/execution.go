@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
@@ -34,7 +35,10 @@ type execution struct {
 	origin *subscriber // the send stream; nil for blocking sends
 
 	mu       sync.Mutex
-	created  bool
+	created  bool        // the task is in the store
+	pending  bool        // the task exists only here (deferred; see materializeLocked)
+	deferred bool        // build the task privately until it settles
+	reveal   *time.Timer // materializes a deferred task that runs long
 	task     *a2av1.Task
 	version  int64
 	emitted  bool // the agent wrote something
@@ -59,8 +63,9 @@ func (e *execution) settleLocked() {
 	})
 }
 
-// createLocked stores the new task in state with an optional status message
-// and publishes it as the stream's first event.
+// createLocked creates the new task in state with an optional status
+// message: it stores it and publishes it as the stream's first event, or,
+// for a deferred execution, only builds it (see materializeLocked).
 func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) error {
 	t := &a2av1.Task{
 		Id:        e.req.TaskID,
@@ -71,6 +76,18 @@ func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) erro
 	if msg != nil {
 		t.History = append(t.History, t.Status.Message)
 	}
+	if e.deferred {
+		e.task, e.pending = t, true
+		return e.afterPendingWriteLocked()
+	}
+	if err := e.storeNewLocked(t); err != nil {
+		return err
+	}
+	e.afterWriteLocked(Event{Seq: 1, Response: taskEvent(t)})
+	return nil
+}
+
+func (e *execution) storeNewLocked(t *a2av1.Task) error {
 	rec := taskstore.Record{Task: t, Owner: e.req.Caller, Tenant: e.req.Tenant, Updated: t.Status.Timestamp.AsTime()}
 	if err := e.h.store.Create(e.sctx, rec); err != nil {
 		if errors.Is(err, taskstore.ErrFull) {
@@ -78,14 +95,58 @@ func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) erro
 		}
 		return a2agrpc.AsError(err)
 	}
-	e.created, e.task, e.version = true, t, 1
+	e.created, e.pending, e.task, e.version = true, false, t, 1
 	if e.pushCfg != nil {
 		if err := e.h.store.PutPushConfig(e.sctx, e.pushCfg); err != nil {
 			e.h.log.Error("a2agrpc: storing inline push config", "task", t.Id, "err", err)
 		}
 	}
-	e.afterWriteLocked(Event{Seq: 1, Response: taskEvent(t)})
 	return nil
+}
+
+// Deferred executions serve blocking sends of new tasks. Until the send
+// returns, only its caller could learn the task's id, so nobody else can
+// observe the task: the agent's writes are applied to a private task, with
+// no store write and no event per write, and the task is stored once —
+// when it settles (terminal or interrupted), when its caller gives up, or
+// after revealAfter, whichever comes first. Until then the task is absent
+// from ListTasks, which is the only observable difference.
+const revealAfter = 100 * time.Millisecond
+
+// afterPendingWriteLocked stores a deferred task once it has settled.
+func (e *execution) afterPendingWriteLocked() error {
+	state := e.task.GetStatus().GetState()
+	if !IsTerminal(state) && !IsInterrupted(state) {
+		return nil
+	}
+	if err := e.materializeLocked(); err != nil {
+		return err
+	}
+	if IsTerminal(state) {
+		e.finished = true
+	}
+	e.settleLocked()
+	return nil
+}
+
+// materializeLocked stores a pending task as it stands.
+func (e *execution) materializeLocked() error {
+	if !e.pending {
+		return nil
+	}
+	if e.reveal != nil {
+		e.reveal.Stop()
+	}
+	return e.storeNewLocked(e.task)
+}
+
+// materialize is materializeLocked for callers outside the lock.
+func (e *execution) materialize() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.materializeLocked(); err != nil {
+		e.h.log.Error("a2agrpc: storing a task", "task", e.req.TaskID, "err", err)
+	}
 }
 
 // stamp fills in the ids of an agent message.
@@ -107,11 +168,17 @@ func (e *execution) stamp(m *a2av1.Message) *a2av1.Message {
 }
 
 // updateLocked persists one change derived from the current task and
-// publishes its event. A version conflict means another process changed
-// the task (e.g. a cancel on another replica): reload and derive again.
-func (e *execution) updateLocked(derive func(*a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse)) error {
+// publishes its event (built by event from the new task). A version
+// conflict means another process changed the task (e.g. a cancel on another
+// replica): reload and derive again. A pending task is only updated here.
+func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event func(*a2av1.Task) *a2av1.StreamResponse) error {
+	if e.pending {
+		e.task = derive(e.task)
+		return e.afterPendingWriteLocked()
+	}
 	for attempt := 0; ; attempt++ {
-		next, ev := derive(e.task)
+		next := derive(e.task)
+		ev := event(next)
 		v, err := e.h.store.Update(e.sctx, e.task.GetId(), e.version, taskstore.Update{Task: next, Event: ev})
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			rec, gerr := e.h.store.Get(e.sctx, e.task.GetId())
@@ -177,13 +244,12 @@ func (e *execution) status(state a2av1.TaskState, msg *a2av1.Message) error {
 // writeStatusLocked moves the task to state, creating it first if the agent
 // had not written anything yet.
 func (e *execution) writeStatusLocked(state a2av1.TaskState, msg *a2av1.Message) error {
-	if !e.created {
+	if e.task == nil {
 		return e.createLocked(state, msg)
 	}
-	return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
-		next := withStatus(t, newStatus(state, msg))
-		return next, statusEvent(next)
-	})
+	return e.updateLocked(func(t *a2av1.Task) *a2av1.Task {
+		return withStatus(t, newStatus(state, msg))
+	}, statusEvent)
 }
 
 func (e *execution) artifact(a *a2av1.Artifact, appendParts, lastChunk bool) error {
@@ -196,13 +262,15 @@ func (e *execution) artifact(a *a2av1.Artifact, appendParts, lastChunk bool) err
 		return ErrTaskFinished
 	}
 	e.emitted = true
-	if !e.created {
+	if e.task == nil {
 		if err := e.createLocked(a2av1.TaskState_TASK_STATE_WORKING, nil); err != nil {
 			return err
 		}
 	}
-	return e.updateLocked(func(t *a2av1.Task) (*a2av1.Task, *a2av1.StreamResponse) {
-		return withArtifact(t, a, appendParts), artifactEvent(t, a, appendParts, lastChunk)
+	return e.updateLocked(func(t *a2av1.Task) *a2av1.Task {
+		return withArtifact(t, a, appendParts)
+	}, func(next *a2av1.Task) *a2av1.StreamResponse {
+		return artifactEvent(next, a, appendParts, lastChunk)
 	})
 }
 
@@ -220,7 +288,7 @@ func (e *execution) reply(parts []*a2av1.Part) error {
 	}
 	msg := AgentMessage(parts...)
 	msg.ContextId = e.req.ContextID
-	if e.created || e.emitted {
+	if e.task != nil || e.emitted {
 		e.emitted = true
 		msg.TaskId = e.req.TaskID
 		return e.writeStatusLocked(a2av1.TaskState_TASK_STATE_COMPLETED, msg)
@@ -260,10 +328,13 @@ func (e *execution) callExecutor() (err error) {
 // released for follow-up messages.
 func (e *execution) finish(execErr error) {
 	e.mu.Lock()
+	if e.reveal != nil {
+		e.reveal.Stop()
+	}
 	if !e.finished {
 		if err := e.settleOutcomeLocked(execErr); err != nil {
 			e.h.log.Error("a2agrpc: recording the task outcome", "task", e.req.TaskID, "err", err)
-			if e.resultErr == nil && !e.created {
+			if e.resultErr == nil && e.task == nil {
 				e.resultErr = a2agrpc.AsError(err)
 			}
 		}
@@ -292,13 +363,13 @@ func (e *execution) abandon(err error) {
 
 func (e *execution) settleOutcomeLocked(execErr error) error {
 	if execErr == nil {
-		if e.created && IsInterrupted(e.task.GetStatus().GetState()) {
+		if e.task != nil && IsInterrupted(e.task.GetStatus().GetState()) {
 			return nil
 		}
 		return e.writeStatusLocked(a2av1.TaskState_TASK_STATE_COMPLETED, nil)
 	}
 	var a2aErr *a2agrpc.Error
-	if errors.As(execErr, &a2aErr) && !e.created && !e.emitted {
+	if errors.As(execErr, &a2aErr) && e.task == nil && !e.emitted {
 		// The agent refused the request before doing anything: the caller
 		// gets the error and no task is created.
 		e.resultErr = a2aErr

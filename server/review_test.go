@@ -170,3 +170,37 @@ func TestResubscribeToTask(t *testing.T) {
 		t.Errorf("resume of unknown task = %v", err)
 	}
 }
+
+// A blocking send's task is built privately, but a long-running one becomes
+// visible to other calls within the reveal bound while its caller waits.
+func TestBlockingSend_longTaskBecomesVisible(t *testing.T) {
+	g := newGate()
+	h := newHandler(t, g)
+	done := make(chan *a2av1.Task, 1)
+	go func() { done <- mustSend(t, h, context.Background(), sendReq("x")) }()
+	req := <-g.started
+	waitFor(t, "the running task to be listed", func() bool {
+		list, err := h.ListTasks(context.Background(), &a2av1.ListTasksRequest{Status: a2av1.TaskState_TASK_STATE_WORKING})
+		return err == nil && len(list.GetTasks()) == 1 && list.GetTasks()[0].GetId() == req.TaskID
+	})
+	sub, stop := pull(h.SubscribeToTask(context.Background(), &a2av1.SubscribeToTaskRequest{Id: req.TaskID}))
+	defer stop()
+	if ev, err, _ := sub(); err != nil || ev.Response.GetTask() == nil {
+		t.Fatalf("subscribe to the revealed task: %v, %v", ev.Response, err)
+	}
+	close(g.release)
+	if task := <-done; state(task) != a2av1.TaskState_TASK_STATE_COMPLETED || len(task.GetArtifacts()) != 1 {
+		t.Errorf("blocking send returned %v", task)
+	}
+	var last *a2av1.StreamResponse
+	for {
+		ev, err, ok := sub()
+		if !ok || err != nil {
+			break
+		}
+		last = ev.Response
+	}
+	if last.GetStatusUpdate().GetStatus().GetState() != a2av1.TaskState_TASK_STATE_COMPLETED {
+		t.Errorf("subscriber's last event = %v, want COMPLETED", last)
+	}
+}

@@ -33,6 +33,7 @@ func (h *Handler) SendMessage(ctx context.Context, req *a2av1.SendMessageRequest
 		select {
 		case <-e.settled:
 		case <-ctx.Done():
+			e.materialize() // the caller gave up: the task must outlive the call
 			return nil, a2agrpc.AsError(context.Cause(ctx))
 		}
 	}
@@ -117,7 +118,11 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 	in := req.GetMessage()
 	cfg := req.GetConfiguration()
 	e := &execution{h: h, settled: make(chan struct{}), exited: make(chan struct{})}
-	msg := &e.msgMem
+	// The caller's message is copied so the ids can be filled in. It is its
+	// own allocation on purpose: the task's history keeps it for as long as
+	// the task is stored, and must not keep the execution (and through its
+	// context the whole call) alive with it.
+	msg := &a2av1.Message{}
 	msg.MessageId, msg.ContextId, msg.TaskId, msg.Role, msg.Parts = in.MessageId, in.ContextId, in.TaskId, in.Role, in.Parts
 	msg.Metadata, msg.Extensions, msg.ReferenceTaskIds = in.Metadata, in.Extensions, in.ReferenceTaskIds
 	e.req = &e.reqMem
@@ -159,6 +164,10 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 		if e.task != nil {
 			e.origin.start(e.version, Event{Seq: e.version, Response: taskEvent(e.task)})
 		}
+	}
+	if e.task == nil && !stream && !cfg.GetReturnImmediately() {
+		e.deferred = true
+		e.reveal = time.AfterFunc(revealAfter, e.materialize)
 	}
 	if e.task == nil && cfg.GetReturnImmediately() {
 		// The caller wants a task handle now: create it before the agent runs.

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/a2agrpc/a2agrpc/examples/echo"
 	"github.com/a2agrpc/a2agrpc/internal/grpcecho"
 	"github.com/a2agrpc/a2agrpc/internal/loadgen"
 )
@@ -20,9 +21,10 @@ import (
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	target := fs.String("target", "grpc", "endpoint kind: grpc (A2A gRPC), mesh (a2agrpc mesh stream), grpc-raw (the bare grpc-go baseline of `a2agrpc baseline`)")
+	target := fs.String("target", "grpc", "endpoint kind: grpc (A2A gRPC), mesh (a2agrpc mesh stream), grpc-raw (the bare grpc-go baseline served by the baseline command)")
 	addr := fs.String("addr", "127.0.0.1:50051", "endpoint address (host:port)")
-	mode := fs.String("mode", "unary", "unary (blocking send of the echo task) or stream (5-event streaming send)")
+	mode := fs.String("mode", "unary", "unary (blocking send of the echo task), stream (5-event streaming send), or idle (hold -streams idle SubscribeToTask streams and report server memory per stream; needs -server-pid)")
+	streams := fs.Int("streams", 10_000, "idle mode: subscriptions to hold open")
 	c := fs.Int("c", 16, "concurrent closed-loop workers")
 	d := fs.Duration("d", 5*time.Second, "measured window")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the window")
@@ -31,6 +33,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *mode == "idle" {
+		res, err := loadgen.IdleStreams(ctx, *addr, *streams, 900, *pid, echo.Hold)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]any{"target": *target, "mode": "idle", "streams": res.Streams,
+				"rssBefore": res.RSSBefore, "rssAfter": res.RSSAfter, "bytesPerStream": res.BytesPerStream})
+		}
+		fmt.Fprintf(stdout, "%s idle: %d SubscribeToTask streams held; server RSS %.1f MiB -> %.1f MiB, %.1f KiB per stream\n",
+			*target, res.Streams, float64(res.RSSBefore)/(1<<20), float64(res.RSSAfter)/(1<<20), res.BytesPerStream/1024)
+		return nil
 	}
 	var (
 		t   loadgen.Target
@@ -60,7 +75,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"target": *target, "mode": res.Mode, "c": res.Concurrency, "conns": *conns,
-			"calls": res.Calls, "errors": res.Errors, "seconds": res.Elapsed.Seconds(),
+			"calls": res.Calls, "events": res.Events, "errors": res.Errors, "seconds": res.Elapsed.Seconds(),
 			"rate": res.Rate(), "eventRate": res.EventRate(),
 			"p50us": micros(res.Latency.P50), "p90us": micros(res.Latency.P90), "p99us": micros(res.Latency.P99),
 			"ttfeP50us": micros(res.TTFE.P50), "ttfeP99us": micros(res.TTFE.P99),

@@ -14,6 +14,7 @@ import (
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
 // runServe runs the echo agent until the context ends (SIGINT/SIGTERM),
@@ -26,6 +27,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
 	verbose := fs.Bool("v", false, "log agent failures to stderr")
+	maxTasks := fs.Int("max-tasks", taskstore.DefaultMaxTasks, "tasks the in-memory store keeps at most")
+	retention := fs.Duration("task-retention", taskstore.DefaultTerminalRetention, "how long finished tasks are kept")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -41,7 +44,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	card := echo.Card([]*a2av1.AgentInterface{{
 		Url: addr, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: a2agrpc.ProtocolVersion,
 	}}, grpcserver.MeshExtension())
-	hopts := []server.Option{server.WithAgentCard(card)}
+	store := taskstore.NewMemory(taskstore.WithMaxTasks(*maxTasks), taskstore.WithTerminalRetention(*retention))
+	hopts := []server.Option{server.WithAgentCard(card), server.WithTaskStore(store)}
 	if *verbose {
 		hopts = append(hopts, server.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
 	}

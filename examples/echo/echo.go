@@ -6,6 +6,9 @@
 // send yields exactly five events: the task (WORKING), three artifact chunks
 // (the second and third with append, the third with lastChunk), and the
 // COMPLETED status.
+//
+// The text "/hold" instead keeps the task WORKING until it is cancelled,
+// which is how `a2agrpc bench -mode idle` holds subscriptions open.
 package echo
 
 import (
@@ -23,11 +26,21 @@ const ArtifactID = "echo"
 // Executor is the echo agent.
 var Executor = server.ExecutorFunc(execute)
 
-func execute(_ context.Context, req *server.Request, w *server.TaskWriter) error {
+// Hold is the text that keeps an echo task open until it is cancelled.
+const Hold = "/hold"
+
+func execute(ctx context.Context, req *server.Request, w *server.TaskWriter) error {
+	text := req.Text()
+	if text == Hold {
+		if err := w.Working("holding until canceled"); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return context.Cause(ctx)
+	}
 	if err := w.Working(""); err != nil {
 		return err
 	}
-	text := req.Text()
 	third := len(text) / 3
 	chunks := [3]string{text[:third], text[third : 2*third], text[2*third:]}
 	for i, c := range chunks {

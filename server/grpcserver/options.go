@@ -21,6 +21,7 @@ type config struct {
 	keepalive            keepalive.ServerParameters
 	keepalivePolicy      keepalive.EnforcementPolicy
 	reflection           bool
+	streamWorkers        uint32
 	mesh                 meshConfig
 }
 
@@ -31,6 +32,7 @@ const (
 	DefaultMaxConcurrentStreams = 1_000
 	DefaultMeshMaxInFlight      = 256
 	DefaultMeshHeartbeat        = 15 * time.Second
+	DefaultStreamWorkers        = 256
 )
 
 func defaultConfig() config {
@@ -51,6 +53,7 @@ func defaultConfig() config {
 		// misconfigured client could otherwise flood the server).
 		keepalivePolicy: keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true},
 		reflection:      true,
+		streamWorkers:   DefaultStreamWorkers,
 		mesh:            meshConfig{maxInFlight: DefaultMeshMaxInFlight, heartbeat: DefaultMeshHeartbeat, sendQueue: 256},
 	}
 }
@@ -110,6 +113,13 @@ func WithMaxConcurrentStreams(n uint32) Option {
 func WithKeepalive(p keepalive.ServerParameters, e keepalive.EnforcementPolicy) Option {
 	return func(c *config) { c.keepalive, c.keepalivePolicy = p, e }
 }
+
+// WithStreamWorkers sets how many goroutines grpc keeps to serve calls
+// (default 256; 0 starts a goroutine per call, grpc's own default). Reused
+// goroutines keep their grown stacks, which spares every call the stack
+// growth through the handler; calls beyond the pool still get their own
+// goroutine.
+func WithStreamWorkers(n uint32) Option { return func(c *config) { c.streamWorkers = n } }
 
 // WithReflection turns gRPC server reflection on or off (default on).
 func WithReflection(on bool) Option { return func(c *config) { c.reflection = on } }

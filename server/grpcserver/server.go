@@ -63,6 +63,9 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 		grpc.KeepaliveParams(cfg.keepalive),
 		grpc.KeepaliveEnforcementPolicy(cfg.keepalivePolicy),
 	}, cfg.grpcOptions...)
+	if cfg.streamWorkers > 0 {
+		gopts = append(gopts, grpc.NumStreamWorkers(cfg.streamWorkers))
+	}
 
 	s := &Server{h: h, cfg: cfg, grpc: grpc.NewServer(gopts...), health: health.NewServer(), drain: newDrain()}
 	a2av1.RegisterA2AServiceServer(s.grpc, &service{h: h, draining: s.drain})

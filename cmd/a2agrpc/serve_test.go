@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeAndBench runs the main job on a free port and drives it with the
+// load tool over real TCP, in every mode and on both transports.
+func TestServeAndBench(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	out, w := io.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- run(ctx, []string{"serve", "-grpc-addr", "127.0.0.1:0"}, w, io.Discard); w.Close() }()
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() {
+		t.Fatal("serve printed nothing")
+	}
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines.Text())
+	if addr == "" {
+		t.Fatalf("no address in %q", lines.Text())
+	}
+	go func() { // drain the rest of serve's output
+		for lines.Scan() {
+		}
+	}()
+
+	for _, tc := range [][]string{
+		{"-target", "grpc", "-mode", "unary"},
+		{"-target", "grpc", "-mode", "stream"},
+		{"-target", "mesh", "-mode", "unary", "-conns", "2"},
+		{"-target", "mesh", "-mode", "stream"},
+	} {
+		t.Run(strings.Join(tc, "_"), func(t *testing.T) {
+			var stdout strings.Builder
+			args := append([]string{"bench", "-json", "-addr", addr, "-c", "4", "-d", "300ms", "-warmup", "50ms"}, tc...)
+			if err := run(context.Background(), args, &stdout, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			var res map[string]any
+			if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+				t.Fatalf("bench output %q: %v", stdout.String(), err)
+			}
+			if res["calls"].(float64) < 1 || res["errors"].(float64) != 0 {
+				t.Errorf("bench = %v", res)
+			}
+			if tc[3] == "stream" && res["events"].(float64) != 5*res["calls"].(float64) {
+				t.Errorf("stream mode saw %v events in %v streams, want 5 per stream", res["events"], res["calls"])
+			}
+		})
+	}
+	stop()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+func TestBenchAgainstBaseline(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	out, w := io.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- run(ctx, []string{"baseline", "-addr", "127.0.0.1:0"}, w, io.Discard); w.Close() }()
+	lines := bufio.NewScanner(out)
+	lines.Scan()
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines.Text())
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+	for _, mode := range []string{"unary", "stream"} {
+		var stdout strings.Builder
+		if err := run(context.Background(), []string{"bench", "-target", "grpc-raw", "-addr", addr, "-mode", mode, "-c", "2", "-d", "200ms", "-warmup", "10ms"}, &stdout, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stdout.String(), " 0 errors") {
+			t.Errorf("%s: %s", mode, stdout.String())
+		}
+	}
+	stop()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBench_badFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "-target", "carrier-pigeon"},
+		{"bench", "-c", "many"},
+	} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err != errUsage {
+			t.Errorf("run(%q) = %v, want errUsage", args, err)
+		}
+	}
+}
