@@ -176,6 +176,11 @@ func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event fun
 		e.task = derive(e.task)
 		return e.afterPendingWriteLocked()
 	}
+	return e.storeUpdateLocked(derive, event)
+}
+
+// storeUpdateLocked is updateLocked for a stored task.
+func (e *execution) storeUpdateLocked(derive func(*a2av1.Task) *a2av1.Task, event func(*a2av1.Task) *a2av1.StreamResponse) error {
 	for attempt := 0; ; attempt++ {
 		next := derive(e.task)
 		ev := event(next)
@@ -247,6 +252,13 @@ func (e *execution) writeStatusLocked(state a2av1.TaskState, msg *a2av1.Message)
 	if e.task == nil {
 		return e.createLocked(state, msg)
 	}
+	if e.pending { // private: change it in place
+		e.task.Status = newStatus(state, msg)
+		if msg != nil {
+			e.task.History = append(e.task.History, msg)
+		}
+		return e.afterPendingWriteLocked()
+	}
 	return e.updateLocked(func(t *a2av1.Task) *a2av1.Task {
 		return withStatus(t, newStatus(state, msg))
 	}, statusEvent)
@@ -266,6 +278,10 @@ func (e *execution) artifact(a *a2av1.Artifact, appendParts, lastChunk bool) err
 		if err := e.createLocked(a2av1.TaskState_TASK_STATE_WORKING, nil); err != nil {
 			return err
 		}
+	}
+	if e.pending { // private: change it in place
+		addArtifactInPlace(e.task, a, appendParts)
+		return e.afterPendingWriteLocked()
 	}
 	return e.updateLocked(func(t *a2av1.Task) *a2av1.Task {
 		return withArtifact(t, a, appendParts)

@@ -90,6 +90,34 @@ func withArtifact(t *a2av1.Task, a *a2av1.Artifact, appendParts bool) *a2av1.Tas
 	return n
 }
 
+// addArtifactInPlace is withArtifact for a task nobody else can see yet
+// (a pending task of a deferred execution). The first chunk of an artifact
+// is copied, since the agent owns it; later chunks extend that copy.
+func addArtifactInPlace(t *a2av1.Task, a *a2av1.Artifact, appendParts bool) {
+	i := slices.IndexFunc(t.Artifacts, func(x *a2av1.Artifact) bool { return x.GetArtifactId() == a.GetArtifactId() })
+	if i >= 0 && appendParts {
+		old := t.Artifacts[i]
+		old.Parts = append(old.Parts, a.Parts...)
+		old.Name, old.Description = firstNonEmpty(a.Name, old.Name), firstNonEmpty(a.Description, old.Description)
+		if a.Metadata != nil {
+			old.Metadata = a.Metadata
+		}
+		if len(a.Extensions) > 0 {
+			old.Extensions = a.Extensions
+		}
+		return
+	}
+	own := &a2av1.Artifact{
+		ArtifactId: a.ArtifactId, Name: a.Name, Description: a.Description,
+		Parts: append(make([]*a2av1.Part, 0, max(len(a.Parts), 4)), a.Parts...), Metadata: a.Metadata, Extensions: a.Extensions,
+	}
+	if i >= 0 {
+		t.Artifacts[i] = own
+	} else {
+		t.Artifacts = append(t.Artifacts, own)
+	}
+}
+
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
