@@ -33,12 +33,17 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
 
+# Never leave a server behind, whatever fails.
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
 # run_case NAME SERVER_CMD... : one fresh server process, then unary and stream windows
 run_case() {
   local name=$1 target=$2 modes=$3; shift 3
   local port; port=$(free_port)
   $SERVER_CPU "$BIN" "$@" "127.0.0.1:$port" >"$OUT/$name.server.log" 2>&1 &
   local pid=$!
+  pids+=("$pid")
   for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
   for mode in $modes; do
     $LOAD_CPU "$BIN" bench -json -target "$target" -addr "127.0.0.1:$port" -mode "$mode" \
@@ -61,6 +66,7 @@ if [[ $STREAMS -gt 0 ]]; then
   port=$(free_port)
   $SERVER_CPU "$BIN" serve -grpc-addr "127.0.0.1:$port" >"$OUT/idle.server.log" 2>&1 &
   pid=$!
+  pids+=("$pid")
   for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
   $LOAD_CPU "$BIN" bench -json -mode idle -streams "$STREAMS" -addr "127.0.0.1:$port" -server-pid "$pid" \
     | sed 's/^{/{"case":"idle",/' >>"$OUT/raw.jsonl"
@@ -75,11 +81,11 @@ rows = [r for r in rows if r["case"] != "idle"]
 def med(case, mode, key):
     v = [r[key] for r in rows if r["case"] == case and r["mode"] == mode]
     return statistics.median(v) if v else float("nan")
-lines = ["| case | mode | calls/s | events/s | p50 µs | p99 µs | server CPU µs/call | errors |", "|---|---|--:|--:|--:|--:|--:|--:|"]
+lines = ["| case | mode | calls/s | events/s | p50 µs | p99 µs | server CPU µs/call | load gen CPU % | errors |", "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
 for case in ["grpc-raw", "a2agrpc", "a2agrpc-mesh"]:
     for mode in ["unary", "stream"]:
         errs = sum(r["errors"] for r in rows if r["case"] == case and r["mode"] == mode)
-        lines.append(f"| {case} | {mode} | {med(case,mode,'rate'):,.0f} | {med(case,mode,'eventRate'):,.0f} | {med(case,mode,'p50us'):,.0f} | {med(case,mode,'p99us'):,.0f} | {med(case,mode,'serverCPUus'):.1f} | {errs} |")
+        lines.append(f"| {case} | {mode} | {med(case,mode,'rate'):,.0f} | {med(case,mode,'eventRate'):,.0f} | {med(case,mode,'p50us'):,.0f} | {med(case,mode,'p99us'):,.0f} | {med(case,mode,'serverCPUus'):.1f} | {med(case,mode,'loadCPUpct'):.0f} | {errs} |")
 def ratio(a, b): return a / b if b else float("nan")
 u, ur = med("a2agrpc","unary","rate"), med("grpc-raw","unary","rate")
 s, sr = med("a2agrpc","stream","rate"), med("grpc-raw","stream","rate")

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -87,16 +88,18 @@ func (h *Handler) Store() taskstore.Store { return h.store }
 
 // Close stops accepting new messages and waits for running executions to
 // finish until ctx is done; then it cancels the remaining ones (their tasks
-// fail with an "interrupted" status) and waits for them to record it.
+// fail with an "interrupted" status) and waits a short grace period for them
+// to record it. An agent that ignores its context is left running and
+// reported in the error.
 func (h *Handler) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
 	done := make(chan struct{})
 	go func() { h.executions.Wait(); close(done) }()
-	defer h.pool.stop()
 	select {
 	case <-done:
+		h.pool.stop()
 		return nil
 	case <-ctx.Done():
 	}
@@ -107,9 +110,21 @@ func (h *Handler) Close(ctx context.Context) error {
 		}
 	}
 	h.mu.Unlock()
-	<-done
-	return ctx.Err()
+	select {
+	case <-done:
+		h.pool.stop()
+		return ctx.Err()
+	case <-time.After(interruptGrace):
+		h.pool.signal() // idle workers exit; the stuck ones cannot be waited for
+		h.mu.Lock()
+		n := len(h.running)
+		h.mu.Unlock()
+		return fmt.Errorf("server: %d agents did not stop after cancellation: %w", n, ctx.Err())
+	}
 }
+
+// interruptGrace is how long Close waits for cancelled agents to return.
+const interruptGrace = 5 * time.Second
 
 // begin checks the service parameters common to every operation and returns
 // the call's info.

@@ -61,11 +61,17 @@ func (w *workers) loop(f func()) {
 // stop makes idle workers exit and waits for all of them to finish their
 // current work.
 func (w *workers) stop() {
+	w.signal()
+	w.wg.Wait()
+}
+
+// signal makes idle workers exit, and busy ones once their work is done,
+// without waiting for them.
+func (w *workers) signal() {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if !w.stopped {
 		w.stopped = true
 		close(w.quit)
 	}
-	w.mu.Unlock()
-	w.wg.Wait()
 }

@@ -80,6 +80,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"p50us": micros(res.Latency.P50), "p90us": micros(res.Latency.P90), "p99us": micros(res.Latency.P99),
 			"ttfeP50us": micros(res.TTFE.P50), "ttfeP99us": micros(res.TTFE.P99),
 			"serverCPUus": micros(res.ServerCPUPerCall()),
+			"loadCPUpct":  100 * res.LoadCPU.Seconds() / res.Elapsed.Seconds(),
 		})
 	}
 	fmt.Fprintln(stdout, loadgen.Format(*target, res))

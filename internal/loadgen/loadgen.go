@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -53,6 +54,7 @@ type Result struct {
 	Latency     Percentiles // whole call
 	TTFE        Percentiles // time to first event (stream mode)
 	ServerCPU   time.Duration
+	LoadCPU     time.Duration // this process's CPU time in the window
 }
 
 // Percentiles of a latency distribution.
@@ -121,12 +123,14 @@ func Run(ctx context.Context, target Target, cfg Config) (Result, error) {
 	}
 	sleep(ctx, cfg.Warmup)
 	cpu0, _ := processCPU(cfg.ServerPID)
+	self0, _ := processCPU(os.Getpid())
 	recording.Store(true)
 	t0 := time.Now()
 	sleep(ctx, cfg.Duration)
 	recording.Store(false)
 	elapsed := time.Since(t0)
 	cpu1, cpuErr := processCPU(cfg.ServerPID)
+	self1, _ := processCPU(os.Getpid())
 	stop.Store(true)
 	wg.Wait()
 
@@ -137,6 +141,7 @@ func Run(ctx context.Context, target Target, cfg Config) (Result, error) {
 	if cfg.ServerPID > 0 && cpuErr == nil {
 		res.ServerCPU = cpu1 - cpu0
 	}
+	res.LoadCPU = self1 - self0
 	all := slices.Concat(samples...)
 	res.Latency = percentiles(all, func(s sample) time.Duration { return s.total })
 	if cfg.Mode == Stream {
@@ -185,6 +190,9 @@ func Format(name string, r Result) string {
 	}
 	if c := r.ServerCPUPerCall(); c > 0 {
 		fmt.Fprintf(&b, ", server CPU %.1f µs/call", float64(c.Nanoseconds())/1e3)
+	}
+	if r.LoadCPU > 0 {
+		fmt.Fprintf(&b, ", load generator %.0f%% of a core", 100*r.LoadCPU.Seconds()/r.Elapsed.Seconds())
 	}
 	fmt.Fprintf(&b, ", %d calls, %d errors", r.Calls, r.Errors)
 	if r.FirstError != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -21,6 +22,7 @@ type Mesh struct {
 	conns    []*grpc.ClientConn
 	sessions []*meshSession
 	inbox    []chan *meshv1.Response // per worker
+	current  []atomic.Uint64         // per worker: the request it waits for
 	counter  []uint64                // per worker, touched only by its worker
 }
 
@@ -38,7 +40,7 @@ func NewMesh(addr string, n, workers int) (*Mesh, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mesh{conns: conns, counter: make([]uint64, workers)}
+	m := &Mesh{conns: conns, counter: make([]uint64, workers), current: make([]atomic.Uint64, workers)}
 	for range workers {
 		m.inbox = append(m.inbox, make(chan *meshv1.Response, 16))
 	}
@@ -67,8 +69,15 @@ func (m *Mesh) route(s *meshSession) {
 		if r.GetRequestId() == 0 {
 			continue // heartbeat
 		}
-		if w := int(r.GetRequestId() >> 32); w < len(m.inbox) {
-			m.inbox[w] <- r
+		// Frames of a call its worker has abandoned are dropped, so they
+		// can neither confuse its next call nor block this stream.
+		w := int(r.GetRequestId() >> 32)
+		if w >= len(m.inbox) || m.current[w].Load() != r.GetRequestId() {
+			continue
+		}
+		select {
+		case m.inbox[w] <- r:
+		default:
 		}
 	}
 }
@@ -78,6 +87,10 @@ func (m *Mesh) Call(ctx context.Context, worker int, mode Mode, onEvent func()) 
 	s := m.sessions[worker%len(m.sessions)]
 	m.counter[worker]++
 	id := uint64(worker)<<32 | m.counter[worker]&0xffffffff
+	m.current[worker].Store(id)
+	for len(m.inbox[worker]) > 0 { // leftovers of an abandoned call
+		<-m.inbox[worker]
+	}
 	req := &meshv1.Request{RequestId: id}
 	if mode == Unary {
 		req.Operation = &meshv1.Request_SendMessage{SendMessage: newMessage()}

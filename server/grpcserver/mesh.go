@@ -3,9 +3,13 @@ package grpcserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -45,7 +49,15 @@ type meshConfig struct {
 	sendQueue   int
 }
 
+// flushWait bounds how long an ending stream waits for its last frames to
+// reach a client; a client that stopped reading must not hold the server.
+const flushWait = 5 * time.Second
+
 // mesh implements meshv1.MeshServiceServer over a server.Handler.
+//
+// Operations on the stream do not pass through gRPC interceptors (only
+// Connect does): service parameters and identity are taken once from the
+// stream, and panics are recovered per request.
 type mesh struct {
 	meshv1.UnimplementedMeshServiceServer
 	h        *server.Handler
@@ -53,16 +65,19 @@ type mesh struct {
 	draining *drain
 }
 
-// session is one Connect stream. Only the Connect goroutine touches
-// inFlight; requests report completion through done.
+// session is one Connect stream.
 type session struct {
-	m        *mesh
-	ctx      context.Context // ends with the stream
-	stop     context.CancelCauseFunc
-	out      chan *meshv1.Response
-	done     chan uint64
-	inFlight map[uint64]context.CancelCauseFunc
-	base     *server.CallInfo
+	m    *mesh
+	ctx  context.Context // ends with the stream
+	stop context.CancelCauseFunc
+	out  chan *meshv1.Response
+	base *server.CallInfo
+
+	mu       sync.Mutex
+	inFlight map[uint64]context.CancelCauseFunc // requests not yet answered with a final frame
+	wake     chan struct{}                      // capacity 1: a request finished
+	pending  atomic.Int32                       // rejections waiting for room in out
+	requests sync.WaitGroup
 }
 
 // Connect serves one mesh stream until the client closes its side and every
@@ -73,9 +88,9 @@ func (m *mesh) Connect(stream grpc.BidiStreamingServer[meshv1.Request, meshv1.Re
 	s := &session{
 		m: m, ctx: ctx, stop: stop,
 		out:      make(chan *meshv1.Response, m.cfg.sendQueue),
-		done:     make(chan uint64, m.cfg.maxInFlight),
-		inFlight: make(map[uint64]context.CancelCauseFunc),
 		base:     server.CallInfoFrom(stream.Context()),
+		inFlight: make(map[uint64]context.CancelCauseFunc),
+		wake:     make(chan struct{}, 1),
 	}
 	frames, recvErr := make(chan *meshv1.Request), make(chan error, 1)
 	go s.receive(stream, frames, recvErr)
@@ -90,7 +105,7 @@ func (m *mesh) Connect(stream grpc.BidiStreamingServer[meshv1.Request, meshv1.Re
 	)
 loop:
 	for {
-		if (halfClosed || draining) && len(s.inFlight) == 0 {
+		if (halfClosed || draining) && s.inFlightCount() == 0 {
 			if draining {
 				result = errStreamDrained
 			}
@@ -105,8 +120,7 @@ loop:
 				break loop
 			}
 			halfClosed, frames = true, nil
-		case id := <-s.done:
-			delete(s.inFlight, id)
+		case <-s.wake:
 		case <-drainSig:
 			draining, drainSig = true, nil
 		case <-ctx.Done():
@@ -114,18 +128,33 @@ loop:
 			break loop
 		}
 	}
-	// Let every request finish or notice the end, then flush what they sent.
+	// Let every request finish or notice the end, then flush what they sent
+	// (bounded: a client that stopped reading must not hold the server).
+	s.mu.Lock()
 	for _, cancel := range s.inFlight {
 		cancel(context.Canceled)
 	}
-	for range len(s.inFlight) {
-		<-s.done
+	s.mu.Unlock()
+	if result != nil {
+		stop(result)
 	}
+	s.requests.Wait()
 	close(s.out)
-	if err := <-sent; err != nil && result == nil {
-		result = err
+	select {
+	case err := <-sent:
+		if err != nil && result == nil {
+			result = err
+		}
+	case <-time.After(flushWait):
+		stop(errors.New("client stopped reading"))
 	}
 	return wireErr(result)
+}
+
+func (s *session) inFlightCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inFlight)
 }
 
 func (s *session) receive(stream grpc.BidiStreamingServer[meshv1.Request, meshv1.Response], frames chan<- *meshv1.Request, errc chan<- error) {
@@ -189,115 +218,183 @@ func (s *session) emit(r *meshv1.Response) bool {
 	}
 }
 
-func (s *session) fail(id uint64, err error) {
-	s.emit(&meshv1.Response{RequestId: id, Result: &meshv1.Response_Error{Error: a2agrpc.AsError(err).GRPCStatus().Proto()}})
+func errorFrame(id uint64, err error) *meshv1.Response {
+	return &meshv1.Response{RequestId: id, Result: &meshv1.Response_Error{Error: a2agrpc.AsError(err).GRPCStatus().Proto()}}
+}
+
+// reject answers a frame that starts no request. It never blocks the
+// Connect loop (which must keep seeing cancels, completions and the drain
+// signal): when the send queue is full the answer is queued by a goroutine,
+// and a client that keeps sending while reading nothing is disconnected.
+func (s *session) reject(id uint64, err error) {
+	r := errorFrame(id, err)
+	select {
+	case s.out <- r:
+		return
+	default:
+	}
+	if s.pending.Add(1) > int32(s.m.cfg.maxInFlight) {
+		s.stop(a2agrpc.NewError(a2agrpc.ReasonResourceExhausted, "client sends frames without reading the answers"))
+		return
+	}
+	s.requests.Add(1)
+	go func() {
+		defer s.requests.Done()
+		defer s.pending.Add(-1)
+		s.emit(r)
+	}()
 }
 
 // dispatch handles one frame on the Connect goroutine.
 func (s *session) dispatch(f *meshv1.Request, draining bool) {
 	id := f.GetRequestId()
+	s.mu.Lock()
+	cancel, busy := s.inFlight[id]
+	s.mu.Unlock()
 	switch f.GetOperation().(type) {
 	case *meshv1.Request_Ping:
-		s.emit(&meshv1.Response{RequestId: id, Result: &meshv1.Response_Pong{Pong: &emptypb.Empty{}}})
+		select { // a pong is dropped rather than waited for
+		case s.out <- &meshv1.Response{RequestId: id, Result: &meshv1.Response_Pong{Pong: &emptypb.Empty{}}}:
+		default:
+		}
 		return
 	case *meshv1.Request_Cancel:
-		if cancel, ok := s.inFlight[id]; ok {
+		if busy {
 			cancel(errPeerCanceled)
 		}
 		return
-	case nil:
-		s.fail(id, errNoOperation)
-		return
 	}
 	switch {
+	case busy:
+		// Answering on this id would look like the final frame of the request
+		// still running under it: report the clash on id 0 instead.
+		s.reject(0, errDuplicateID.WithMeta("requestId", strconv.FormatUint(id, 10)))
+	case f.GetOperation() == nil:
+		s.reject(id, errNoOperation)
 	case id == 0:
-		s.fail(id, errZeroID)
-	case s.inFlight[id] != nil:
-		s.fail(id, errDuplicateID)
+		s.reject(0, errZeroID)
 	case draining:
-		s.fail(id, errStreamDrained)
-	case len(s.inFlight) >= s.m.cfg.maxInFlight:
-		s.fail(id, a2agrpc.Errorf(a2agrpc.ReasonResourceExhausted,
+		s.reject(id, errStreamDrained)
+	case s.inFlightCount() >= s.m.cfg.maxInFlight:
+		s.reject(id, a2agrpc.Errorf(a2agrpc.ReasonResourceExhausted,
 			"too many requests in flight on this stream (limit %d); wait for some to finish", s.m.cfg.maxInFlight))
 	default:
 		ctx, cancel := context.WithCancelCause(s.ctx)
+		s.mu.Lock()
 		s.inFlight[id] = cancel
+		s.mu.Unlock()
 		info := &server.CallInfo{Version: s.base.Version, Caller: s.base.Caller,
 			Extensions: server.SplitList(append(slices.Clone(s.base.Extensions), f.GetExtensions()...)...)}
+		s.requests.Add(1)
 		go s.serve(server.WithCallInfo(ctx, info), cancel, info, f)
 	}
 }
 
-// serve runs one request and reports its completion.
-func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, info *server.CallInfo, f *meshv1.Request) {
-	id := f.GetRequestId()
-	defer func() { cancel(nil); s.done <- id }()
-	first := true
-	reply := func(r *meshv1.Response) bool {
-		r.RequestId = id
-		if first {
-			r.ActivatedExtensions, first = info.Activated(), false
-		}
-		return s.emit(r)
+// request is one request's view of the session: its frames, in order, the
+// first carrying the activated extensions, the last marked final.
+type request struct {
+	s      *session
+	id     uint64
+	info   *server.CallInfo
+	first  bool
+	cancel context.CancelCauseFunc
+}
+
+func (r *request) frame(f *meshv1.Response) *meshv1.Response {
+	f.RequestId = r.id
+	if r.first {
+		f.ActivatedExtensions, r.first = r.info.Activated(), false
 	}
+	return f
+}
+
+// event queues a non-final frame.
+func (r *request) event(f *meshv1.Response) bool { return r.s.emit(r.frame(f)) }
+
+// final releases the request id, then queues its last frame: by the time the
+// client sees it, the id may be reused and no longer counts as in flight.
+func (r *request) final(f *meshv1.Response) {
+	f = r.frame(f)
+	r.s.mu.Lock()
+	delete(r.s.inFlight, r.id)
+	r.s.mu.Unlock()
+	select {
+	case r.s.wake <- struct{}{}:
+	default:
+	}
+	r.s.emit(f)
+}
+
+func (r *request) fail(err error) { r.final(errorFrame(r.id, err)) }
+
+// serve runs one request.
+func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, info *server.CallInfo, f *meshv1.Request) {
+	r := &request{s: s, id: f.GetRequestId(), info: info, first: true, cancel: cancel}
+	defer s.requests.Done()
+	defer cancel(nil)
+	defer func() {
+		if p := recover(); p != nil {
+			r.fail(a2agrpc.NewError(a2agrpc.ReasonInternal, "").WithCause(fmt.Errorf("panic: %v", p)))
+		}
+	}()
 	h := s.m.h
 	unary := func(msg proto.Message, err error, wrap func(proto.Message) *meshv1.Response) {
 		if err != nil {
-			s.fail(id, err)
+			r.fail(err)
 			return
 		}
-		reply(wrap(msg))
+		r.final(wrap(msg))
 	}
 	switch op := f.GetOperation().(type) {
 	case *meshv1.Request_SendMessage:
-		r, err := h.SendMessage(ctx, op.SendMessage)
-		unary(r, err, func(m proto.Message) *meshv1.Response {
+		resp, err := h.SendMessage(ctx, op.SendMessage)
+		unary(resp, err, func(m proto.Message) *meshv1.Response {
 			return &meshv1.Response{Result: &meshv1.Response_SendMessage{SendMessage: m.(*a2av1.SendMessageResponse)}}
 		})
 	case *meshv1.Request_GetTask:
-		r, err := h.GetTask(ctx, op.GetTask)
-		unary(r, err, taskResult)
+		resp, err := h.GetTask(ctx, op.GetTask)
+		unary(resp, err, taskResult)
 	case *meshv1.Request_CancelTask:
-		r, err := h.CancelTask(ctx, op.CancelTask)
-		unary(r, err, taskResult)
+		resp, err := h.CancelTask(ctx, op.CancelTask)
+		unary(resp, err, taskResult)
 	case *meshv1.Request_ListTasks:
-		r, err := h.ListTasks(ctx, op.ListTasks)
-		unary(r, err, func(m proto.Message) *meshv1.Response {
+		resp, err := h.ListTasks(ctx, op.ListTasks)
+		unary(resp, err, func(m proto.Message) *meshv1.Response {
 			return &meshv1.Response{Result: &meshv1.Response_ListTasks{ListTasks: m.(*a2av1.ListTasksResponse)}}
 		})
 	case *meshv1.Request_CreateTaskPushNotificationConfig:
-		r, err := h.CreateTaskPushNotificationConfig(ctx, op.CreateTaskPushNotificationConfig)
-		unary(r, err, pushConfigResult)
+		resp, err := h.CreateTaskPushNotificationConfig(ctx, op.CreateTaskPushNotificationConfig)
+		unary(resp, err, pushConfigResult)
 	case *meshv1.Request_GetTaskPushNotificationConfig:
-		r, err := h.GetTaskPushNotificationConfig(ctx, op.GetTaskPushNotificationConfig)
-		unary(r, err, pushConfigResult)
+		resp, err := h.GetTaskPushNotificationConfig(ctx, op.GetTaskPushNotificationConfig)
+		unary(resp, err, pushConfigResult)
 	case *meshv1.Request_ListTaskPushNotificationConfigs:
-		r, err := h.ListTaskPushNotificationConfigs(ctx, op.ListTaskPushNotificationConfigs)
-		unary(r, err, func(m proto.Message) *meshv1.Response {
+		resp, err := h.ListTaskPushNotificationConfigs(ctx, op.ListTaskPushNotificationConfigs)
+		unary(resp, err, func(m proto.Message) *meshv1.Response {
 			return &meshv1.Response{Result: &meshv1.Response_PushConfigs{PushConfigs: m.(*a2av1.ListTaskPushNotificationConfigsResponse)}}
 		})
 	case *meshv1.Request_DeleteTaskPushNotificationConfig:
-		r, err := h.DeleteTaskPushNotificationConfig(ctx, op.DeleteTaskPushNotificationConfig)
-		unary(r, err, func(m proto.Message) *meshv1.Response {
+		resp, err := h.DeleteTaskPushNotificationConfig(ctx, op.DeleteTaskPushNotificationConfig)
+		unary(resp, err, func(m proto.Message) *meshv1.Response {
 			return &meshv1.Response{Result: &meshv1.Response_Deleted{Deleted: m.(*emptypb.Empty)}}
 		})
 	case *meshv1.Request_GetExtendedAgentCard:
-		r, err := h.GetExtendedAgentCard(ctx, op.GetExtendedAgentCard)
-		unary(r, err, func(m proto.Message) *meshv1.Response {
+		resp, err := h.GetExtendedAgentCard(ctx, op.GetExtendedAgentCard)
+		unary(resp, err, func(m proto.Message) *meshv1.Response {
 			return &meshv1.Response{Result: &meshv1.Response_AgentCard{AgentCard: m.(*a2av1.AgentCard)}}
 		})
 	case *meshv1.Request_SendStreamingMessage:
-		s.stream(ctx, id, reply, false, func(ctx context.Context) iter.Seq2[server.Event, error] {
+		s.stream(ctx, r, false, func(ctx context.Context) iter.Seq2[server.Event, error] {
 			return h.SendStreamingMessage(ctx, op.SendStreamingMessage)
 		})
 	case *meshv1.Request_SubscribeToTask:
-		s.stream(ctx, id, reply, true, func(ctx context.Context) iter.Seq2[server.Event, error] {
+		s.stream(ctx, r, true, func(ctx context.Context) iter.Seq2[server.Event, error] {
 			return h.SubscribeToTask(ctx, op.SubscribeToTask)
 		})
 	}
 }
 
-func (s *session) stream(ctx context.Context, id uint64, reply func(*meshv1.Response) bool, following bool, open func(context.Context) iter.Seq2[server.Event, error]) {
+func (s *session) stream(ctx context.Context, r *request, following bool, open func(context.Context) iter.Seq2[server.Event, error]) {
 	if following {
 		var stop func()
 		ctx, stop = s.m.draining.follow(ctx)
@@ -305,14 +402,14 @@ func (s *session) stream(ctx context.Context, id uint64, reply func(*meshv1.Resp
 	}
 	for ev, err := range open(ctx) {
 		if err != nil {
-			s.fail(id, err)
+			r.fail(err)
 			return
 		}
-		if !reply(&meshv1.Response{Sequence: ev.Seq, Result: &meshv1.Response_Event{Event: ev.Response}}) {
+		if !r.event(&meshv1.Response{Sequence: ev.Seq, Result: &meshv1.Response_Event{Event: ev.Response}}) {
 			return
 		}
 	}
-	reply(&meshv1.Response{Result: &meshv1.Response_End{End: &emptypb.Empty{}}})
+	r.final(&meshv1.Response{Result: &meshv1.Response_End{End: &emptypb.Empty{}}})
 }
 
 func taskResult(m proto.Message) *meshv1.Response {

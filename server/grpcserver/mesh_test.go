@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/a2agrpc/a2agrpc"
+	"github.com/a2agrpc/a2agrpc/examples/echo"
 	meshv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/mesh/v1"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
@@ -206,7 +207,14 @@ func TestMesh_cancelLimitsAndBadFrames(t *testing.T) {
 	if r := next(t, c.do(&meshv1.Request{RequestId: 4, Operation: &meshv1.Request_SendMessage{SendMessage: send("reply")}})); r.GetSendMessage().GetMessage() == nil {
 		t.Errorf("request after cancel = %v", r)
 	}
-	meshErr(t, next(t, waitReq(2)), codes.InvalidArgument, a2agrpc.ReasonInvalidRequest) // duplicate id in flight
+	// A new request under an id in flight is reported on id 0: an error on
+	// id 2 would read as request 2's final frame.
+	c.do(&meshv1.Request{RequestId: 2, Operation: &meshv1.Request_SendMessage{SendMessage: send("x")}})
+	dup := next(t, c.unrouted)
+	meshErr(t, dup, codes.InvalidArgument, a2agrpc.ReasonInvalidRequest)
+	if md := errInfoMeta(t, dup); md["requestId"] != "2" {
+		t.Errorf("duplicate-id error metadata = %v, want requestId 2", md)
+	}
 	meshErr(t, next(t, c.do(&meshv1.Request{RequestId: 5})), codes.InvalidArgument, a2agrpc.ReasonInvalidRequest)
 	meshErr(t, next(t, c.do(&meshv1.Request{RequestId: 6, Operation: &meshv1.Request_GetTask{GetTask: &a2av1.GetTaskRequest{Id: "nope"}}})),
 		codes.NotFound, a2agrpc.ReasonTaskNotFound)
@@ -308,4 +316,46 @@ func warmUp(t testing.TB, ts *testServer) {
 	if _, err := ts.a2a.GetTask(context.Background(), &a2av1.GetTaskRequest{Id: "warm-up"}); codeOf(err) != codes.NotFound {
 		t.Fatalf("warm-up call: %v", err)
 	}
+}
+
+func errInfoMeta(t testing.TB, r *meshv1.Response) map[string]string {
+	t.Helper()
+	for _, d := range status.FromProto(r.GetError()).Details() {
+		if info, ok := d.(interface{ GetMetadata() map[string]string }); ok {
+			return info.GetMetadata()
+		}
+	}
+	return nil
+}
+
+// Once a request's final frame arrives, its id is free and it no longer
+// counts toward the limit, even for a client that sends the next request
+// immediately.
+func TestMesh_idFreeAtFinalFrame(t *testing.T) {
+	ts := start(t, setup{grpc: []grpcserver.Option{grpcserver.WithMeshLimits(1, -1)}})
+	c := openMesh(t, ts, context.Background())
+	for i := range 300 {
+		ch := c.do(&meshv1.Request{RequestId: 7, Operation: &meshv1.Request_GetTask{GetTask: &a2av1.GetTaskRequest{Id: "nope"}}})
+		r := next(t, ch)
+		if r.GetError().GetCode() != int32(codes.NotFound) {
+			t.Fatalf("request %d: %v, want NotFound (not a limit or duplicate-id error)", i, r)
+		}
+	}
+	c.stream.CloseSend()
+	<-c.closedErr
+}
+
+func TestMesh_activatedExtensionsOnEveryFirstFrame(t *testing.T) {
+	const ext = "https://example.com/ext/opt"
+	ts := start(t, setup{card: echo.Card(nil, &a2av1.AgentExtension{Uri: ext})})
+	c := openMesh(t, ts, context.Background())
+	ok := next(t, c.do(&meshv1.Request{RequestId: 1, Extensions: []string{ext}, Operation: &meshv1.Request_SendMessage{SendMessage: send("reply")}}))
+	failed := next(t, c.do(&meshv1.Request{RequestId: 2, Extensions: []string{ext}, Operation: &meshv1.Request_GetTask{GetTask: &a2av1.GetTaskRequest{Id: "nope"}}}))
+	for _, r := range []*meshv1.Response{ok, failed} {
+		if len(r.GetActivatedExtensions()) != 1 || r.GetActivatedExtensions()[0] != ext {
+			t.Errorf("frame %v: activated extensions %v, want [%s]", r.GetResult(), r.GetActivatedExtensions(), ext)
+		}
+	}
+	c.stream.CloseSend()
+	<-c.closedErr
 }

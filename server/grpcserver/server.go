@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"golang.org/x/net/netutil"
@@ -109,18 +110,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.drain.begin()
 		stopped := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); close(stopped) }()
-		closed := make(chan error, 1)
 		select {
 		case <-stopped:
-			closed <- s.h.Close(ctx)
+			err = s.h.Close(ctx)
+			return
 		case <-ctx.Done():
-			go func() { closed <- s.h.Close(ctx) }() // interrupts the agents
+		}
+		// Past the deadline: interrupt the agents, whose tasks then settle and
+		// end the calls waiting for them; give those calls a moment to send
+		// their final answer, then close whatever is still open (a client that
+		// stopped reading, a health Watch).
+		closed := make(chan error, 1)
+		go func() { closed <- s.h.Close(ctx) }()
+		select {
+		case <-stopped:
+		case <-time.After(forceAfter):
+			s.grpc.Stop()
 			<-stopped
 		}
 		err = <-closed
 	})
 	return err
 }
+
+// forceAfter is how long Shutdown waits, once its deadline has passed, for
+// interrupted calls to finish before closing connections outright.
+const forceAfter = time.Second
 
 // Stop closes every connection at once, without a final status, and
 // interrupts running agents.

@@ -89,3 +89,32 @@ func TestShutdown_drainsStreams(t *testing.T) {
 		t.Errorf("hanging task after shutdown = %v, %v; want FAILED (interrupted)", got.GetStatus(), err)
 	}
 }
+
+// Shutdown finishes within its deadline plus a short grace even when a
+// client holds a health Watch and another stopped reading a stream.
+func TestShutdown_boundedWithStuckClients(t *testing.T) {
+	ts := start(t, setup{handler: []server.Option{server.WithStreamBuffer(1 << 16)}})
+	ctx := context.Background()
+	watch, err := healthpb.NewHealthClient(ts.conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	stuck, err := ts.a2a.SendStreamingMessage(ctx, send("flood"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stuck.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server's send window fills up
+	sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = ts.srv.Shutdown(sctx)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Shutdown took %v with a 300ms deadline", took)
+	}
+}
