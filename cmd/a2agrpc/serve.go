@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -14,6 +16,7 @@ import (
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
+	"github.com/a2agrpc/a2agrpc/server/httpserver"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
@@ -23,6 +26,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free port)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address for HTTP+JSON, SSE and the Agent Card (empty: no HTTP)")
 	advertise := fs.String("advertise", "", "host:port put in the Agent Card for the gRPC interface (default: the listen address)")
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
@@ -41,9 +45,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *advertise != "" {
 		addr = *advertise
 	}
-	card := echo.Card([]*a2av1.AgentInterface{{
+	interfaces := []*a2av1.AgentInterface{{
 		Url: addr, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: a2agrpc.ProtocolVersion,
-	}}, grpcserver.MeshExtension())
+	}}
+	var httpLis net.Listener
+	if *httpAddr != "" {
+		if httpLis, err = net.Listen("tcp", *httpAddr); err != nil {
+			lis.Close()
+			return err
+		}
+		interfaces = append(interfaces, &a2av1.AgentInterface{
+			Url: "http://" + httpLis.Addr().String(), ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: a2agrpc.ProtocolVersion,
+		})
+	}
+	card := echo.Card(interfaces, grpcserver.MeshExtension())
 	store := taskstore.NewMemory(taskstore.WithMaxTasks(*maxTasks), taskstore.WithTerminalRetention(*retention))
 	hopts := []server.Option{server.WithAgentCard(card), server.WithTaskStore(store)}
 	if *verbose {
@@ -67,9 +82,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stopPprof()
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(lis) }()
 	fmt.Fprintf(stdout, "a2agrpc: serving %q (A2A %s) on gRPC %s\n", card.GetName(), a2agrpc.ProtocolVersion, lis.Addr())
+	var web *http.Server
+	if httpLis != nil {
+		hs, err := httpserver.New(h)
+		if err != nil {
+			return err
+		}
+		web = &http.Server{Handler: hs, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := web.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+				served <- err
+			}
+		}()
+		fmt.Fprintf(stdout, "a2agrpc: HTTP+JSON and the Agent Card on http://%s%s\n", httpLis.Addr(), httpserver.WellKnownCardPath)
+	}
 
 	select {
 	case err := <-served:
@@ -79,6 +108,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(stdout, "a2agrpc: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
+	if web != nil {
+		if err := web.Shutdown(sctx); err != nil {
+			fmt.Fprintln(stderr, "a2agrpc: HTTP shutdown:", err)
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		fmt.Fprintln(stderr, "a2agrpc: shutdown:", err)
 	}

@@ -1,0 +1,62 @@
+package httpserver
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/a2ajson"
+)
+
+// WellKnownCardPath is where A2A clients look for the public Agent Card.
+const WellKnownCardPath = "/.well-known/agent-card.json"
+
+// cardHandler serves the public card: cacheable (Cache-Control, ETag from
+// its content, 304 on If-None-Match) and readable from browsers (CORS).
+type cardHandler struct {
+	body []byte
+	etag string
+}
+
+func newCardHandler(card *a2av1.AgentCard) (*cardHandler, error) {
+	b, err := a2ajson.Marshal(card)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	return &cardHandler{body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}, nil
+}
+
+func (c *cardHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	switch r.Method {
+	case http.MethodOptions:
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "*")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case http.MethodGet, http.MethodHead:
+	default:
+		h.Set("Allow", "GET, HEAD, OPTIONS")
+		writeErrorStatus(w, a2agrpc.Errorf(a2agrpc.ReasonMethodNotFound, "method %s is not allowed for the agent card", r.Method), http.StatusMethodNotAllowed)
+		return
+	}
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("ETag", c.etag)
+	h.Set("Vary", "Accept-Encoding")
+	for _, tag := range strings.Split(r.Header.Get("If-None-Match"), ",") {
+		if t := strings.TrimSpace(tag); t == c.etag || t == "*" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	h.Set("Content-Type", a2agrpc.MediaTypeJSON)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(c.body)
+}

@@ -1,0 +1,53 @@
+package httpserver
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/a2agrpc/a2agrpc"
+	"github.com/a2agrpc/a2agrpc/server"
+)
+
+// IdentityFunc names the authenticated caller of an HTTP request ("" for
+// anonymous); the security middleware provides one.
+type IdentityFunc func(r *http.Request) string
+
+// withParams builds the call's service parameters from the A2A-Version and
+// A2A-Extensions headers (A2A-Version may also come as a query parameter),
+// bounds the request body, and hands both to next.
+func withParams(identity IdentityFunc, maxBody int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &server.CallInfo{
+			Version:    r.Header.Get(a2agrpc.HeaderVersion),
+			Extensions: server.SplitList(r.Header.Values(a2agrpc.HeaderExtensions)...),
+		}
+		if info.Version == "" {
+			info.Version = r.URL.Query().Get(a2agrpc.HeaderVersion)
+		}
+		if identity != nil {
+			info.Caller = identity(r)
+		}
+		if r.ContentLength > maxBody {
+			writeErrorStatus(w, a2agrpc.Errorf(a2agrpc.ReasonInvalidRequest, "request body of %d bytes exceeds the %d-byte limit", r.ContentLength, maxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r.WithContext(server.WithCallInfo(r.Context(), info)))
+	})
+}
+
+// activatedExtensions is the gateway's hook to report, before the body is
+// written, which extensions the call activated.
+func activatedExtensions(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	setActivated(w, server.CallInfoFrom(ctx))
+	return nil
+}
+
+func setActivated(w http.ResponseWriter, info *server.CallInfo) {
+	if act := info.Activated(); len(act) > 0 {
+		w.Header().Set(a2agrpc.HeaderExtensions, strings.Join(act, ","))
+	}
+}

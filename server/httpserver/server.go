@@ -1,0 +1,107 @@
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server"
+	"github.com/a2agrpc/a2agrpc/server/grpcserver"
+)
+
+// Option configures [New].
+type Option func(*config)
+
+type config struct {
+	identity  IdentityFunc
+	maxBody   int64
+	keepAlive time.Duration
+}
+
+// Defaults of [New].
+const (
+	DefaultMaxBody   = 4 << 20
+	DefaultKeepAlive = 15 * time.Second
+)
+
+// WithIdentity sets how the caller's identity is read from a request
+// (default: anonymous).
+func WithIdentity(f IdentityFunc) Option { return func(c *config) { c.identity = f } }
+
+// WithMaxBody bounds request bodies (default 4 MiB, like the gRPC server's
+// message limit); larger ones get 413. n <= 0 keeps the default.
+func WithMaxBody(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxBody = n
+		}
+	}
+}
+
+// WithKeepAlive sets the interval of SSE keep-alive comments on idle
+// streams (default 15 s; 0 disables them).
+func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAlive = max(d, 0) } }
+
+// Server is the HTTP side of an A2A agent: mount it on any http.Server.
+type Server struct {
+	h    *server.Handler
+	cfg  config
+	mux  *http.ServeMux
+	rest *runtime.ServeMux
+}
+
+// New builds the HTTP handler: the REST routes of every A2A operation (and
+// their /{tenant} forms; GET and POST for :subscribe), SSE for the streaming
+// ones, and the Agent Card at [WellKnownCardPath].
+func New(h *server.Handler, opts ...Option) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("httpserver: nil Handler")
+	}
+	cfg := config{maxBody: DefaultMaxBody, keepAlive: DefaultKeepAlive}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{h: h, cfg: cfg, mux: http.NewServeMux()}
+	s.rest = runtime.NewServeMux(append(marshalerOptions(),
+		runtime.WithErrorHandler(gatewayError),
+		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithForwardResponseOption(activatedExtensions),
+		// A2A headers travel in the call's CallInfo (see withParams), so the
+		// gateway forwards no headers as metadata and echoes none back.
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+	)...)
+	if err := a2av1.RegisterA2AServiceHandlerServer(context.Background(), s.rest, grpcserver.NewService(h)); err != nil {
+		return nil, err
+	}
+	// Registered after the generated routes, so they take precedence.
+	for _, r := range []struct {
+		method, path string
+		h            runtime.HandlerFunc
+	}{
+		{http.MethodPost, "/message:stream", s.sendStream},
+		{http.MethodPost, "/{tenant}/message:stream", s.sendStream},
+		{http.MethodGet, "/tasks/{id}:subscribe", s.subscribe},
+		{http.MethodPost, "/tasks/{id}:subscribe", s.subscribe},
+		{http.MethodGet, "/{tenant}/tasks/{id}:subscribe", s.subscribe},
+		{http.MethodPost, "/{tenant}/tasks/{id}:subscribe", s.subscribe},
+	} {
+		if err := s.rest.HandlePath(r.method, r.path, r.h); err != nil {
+			return nil, err
+		}
+	}
+	card, err := newCardHandler(h.AgentCard())
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle(WellKnownCardPath, card)
+	s.mux.Handle("/", withParams(cfg.identity, cfg.maxBody, s.rest))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
