@@ -17,7 +17,10 @@ func TestServeAndBench(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	out, w := io.Pipe()
 	served := make(chan error, 1)
-	go func() { served <- run(ctx, []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0"}, w, io.Discard); w.Close() }()
+	go func() {
+		served <- run(ctx, []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0"}, w, io.Discard)
+		w.Close()
+	}()
 	lines := bufio.NewScanner(out)
 	if !lines.Scan() {
 		t.Fatal("serve printed nothing")
