@@ -54,9 +54,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			lis.Close()
 			return err
 		}
-		interfaces = append(interfaces, &a2av1.AgentInterface{
-			Url: "http://" + httpLis.Addr().String(), ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: a2agrpc.ProtocolVersion,
-		})
+		base := "http://" + httpLis.Addr().String()
+		interfaces = append(interfaces,
+			&a2av1.AgentInterface{Url: base, ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: a2agrpc.ProtocolVersion},
+			&a2av1.AgentInterface{Url: base + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: a2agrpc.ProtocolVersion})
 	}
 	card := echo.Card(interfaces, grpcserver.MeshExtension())
 	store := taskstore.NewMemory(taskstore.WithMaxTasks(*maxTasks), taskstore.WithTerminalRetention(*retention))
@@ -97,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				served <- err
 			}
 		}()
-		fmt.Fprintf(stdout, "a2agrpc: HTTP+JSON and the Agent Card on http://%s%s\n", httpLis.Addr(), httpserver.WellKnownCardPath)
+		fmt.Fprintf(stdout, "a2agrpc: HTTP+JSON, JSON-RPC (%s) and the Agent Card (%s) on http://%s\n", httpserver.JSONRPCPath, httpserver.WellKnownCardPath, httpLis.Addr())
 	}
 
 	select {

@@ -56,7 +56,8 @@ type Server struct {
 
 // New builds the HTTP handler: the REST routes of every A2A operation (and
 // their /{tenant} forms; GET and POST for :subscribe), SSE for the streaming
-// ones, and the Agent Card at [WellKnownCardPath].
+// ones, JSON-RPC 2.0 at [JSONRPCPath], and the Agent Card at
+// [WellKnownCardPath].
 func New(h *server.Handler, opts ...Option) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("httpserver: nil Handler")
@@ -99,6 +100,9 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.mux.Handle(WellKnownCardPath, card)
+	rpc := withParams(cfg.identity, cfg.maxBody, http.HandlerFunc(s.jsonrpc))
+	s.mux.Handle(JSONRPCPath, rpc)
+	s.mux.Handle(JSONRPCPath+"/", rpc)
 	s.mux.Handle("/", withParams(cfg.identity, cfg.maxBody, s.rest))
 	return s, nil
 }
