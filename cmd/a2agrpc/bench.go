@@ -21,8 +21,8 @@ import (
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	target := fs.String("target", "grpc", "endpoint kind: grpc (A2A gRPC), mesh (a2agrpc mesh stream), grpc-raw (the bare grpc-go baseline served by the baseline command)")
-	addr := fs.String("addr", "127.0.0.1:50051", "endpoint address (host:port)")
+	target := fs.String("target", "grpc", "endpoint kind: grpc (A2A gRPC), mesh (a2agrpc mesh stream), rest (HTTP+JSON and SSE), jsonrpc (JSON-RPC 2.0), grpc-raw (the bare grpc-go baseline served by the baseline command)")
+	addr := fs.String("addr", "127.0.0.1:50051", "endpoint: host:port for grpc, mesh and grpc-raw; the base URL for rest (http://127.0.0.1:8080); the endpoint URL for jsonrpc (http://127.0.0.1:8080/jsonrpc)")
 	mode := fs.String("mode", "unary", "unary (blocking send of the echo task), stream (5-event streaming send), or idle (hold -streams idle SubscribeToTask streams and report server memory per stream; needs -server-pid)")
 	streams := fs.Int("streams", 10_000, "idle mode: subscriptions to hold open")
 	c := fs.Int("c", 16, "concurrent closed-loop workers")
@@ -58,6 +58,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		t, err = loadgen.NewMesh(*addr, *conns, *c)
 	case "grpc-raw":
 		t, err = loadgen.NewRaw(*addr, *conns)
+	case "rest":
+		t = loadgen.NewREST(*addr, *c)
+	case "jsonrpc":
+		t = loadgen.NewJSONRPC(*addr, *c)
 	default:
 		fmt.Fprintf(stderr, "a2agrpc bench: unknown -target %q\n", *target)
 		return errUsage

@@ -29,6 +29,10 @@ func TestServeAndBench(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("no address in %q", lines.Text())
 	}
+	if !lines.Scan() {
+		t.Fatal("serve printed no HTTP address")
+	}
+	httpBase := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(lines.Text())
 	go func() { // drain the rest of serve's output
 		for lines.Scan() {
 		}
@@ -39,10 +43,21 @@ func TestServeAndBench(t *testing.T) {
 		{"-target", "grpc", "-mode", "stream"},
 		{"-target", "mesh", "-mode", "unary", "-conns", "2"},
 		{"-target", "mesh", "-mode", "stream"},
+		{"-target", "rest", "-mode", "unary"},
+		{"-target", "rest", "-mode", "stream"},
+		{"-target", "jsonrpc", "-mode", "unary"},
+		{"-target", "jsonrpc", "-mode", "stream"},
 	} {
 		t.Run(strings.Join(tc, "_"), func(t *testing.T) {
 			var stdout strings.Builder
-			args := append([]string{"bench", "-json", "-addr", addr, "-c", "4", "-d", "300ms", "-warmup", "50ms"}, tc...)
+			target := addr
+			switch tc[1] {
+			case "rest":
+				target = httpBase
+			case "jsonrpc":
+				target = httpBase + "/jsonrpc"
+			}
+			args := append([]string{"bench", "-json", "-addr", target, "-c", "4", "-d", "300ms", "-warmup", "50ms"}, tc...)
 			if err := run(context.Background(), args, &stdout, io.Discard); err != nil {
 				t.Fatal(err)
 			}

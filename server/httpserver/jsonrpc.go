@@ -249,8 +249,7 @@ func (s *Server) jsonrpcStream(w http.ResponseWriter, r *http.Request, req *rpcR
 		} else if resp.Result, err = a2ajson.Marshal(ev.Response); err != nil {
 			resp.Error, resp.Result = rpcErr(err), nil
 		}
-		b, _ := json.Marshal(resp)
-		if out.Event("", "", b) != nil || resp.Error != nil {
+		if out.Event("", "", resp.encode()) != nil || resp.Error != nil {
 			return
 		}
 		ev, err, ok = next()
@@ -315,9 +314,24 @@ func decodeParams(m method, raw json.RawMessage) (proto.Message, error) {
 
 func writeRPC(w http.ResponseWriter, resp rpcResponse) {
 	w.Header().Set("Content-Type", a2agrpc.MediaTypeJSON)
-	if resp.Error == nil && resp.Result == nil {
-		resp.Result = json.RawMessage("{}")
+	_, _ = w.Write(resp.encode())
+}
+
+// encode writes the envelope around the already-encoded result directly:
+// encoding/json would re-validate and re-compact the whole result.
+func (r rpcResponse) encode() []byte {
+	if r.Error != nil {
+		b, _ := json.Marshal(r)
+		return b
 	}
-	b, _ := json.Marshal(resp)
-	_, _ = w.Write(b)
+	result := r.Result
+	if result == nil {
+		result = json.RawMessage("{}")
+	}
+	b := make([]byte, 0, len(result)+len(r.ID)+40)
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, r.ID...)
+	b = append(b, `,"result":`...)
+	b = append(b, result...)
+	return append(b, '}')
 }

@@ -84,6 +84,8 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 		method, path string
 		h            runtime.HandlerFunc
 	}{
+		{http.MethodPost, "/message:send", s.send},
+		{http.MethodPost, "/{tenant}/message:send", s.send},
 		{http.MethodPost, "/message:stream", s.sendStream},
 		{http.MethodPost, "/{tenant}/message:stream", s.sendStream},
 		{http.MethodGet, "/tasks/{id}:subscribe", s.subscribe},
