@@ -60,3 +60,22 @@ func (c *cardHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write(c.body)
 }
+
+// OpenAPIPath is where the OpenAPI document of the REST binding is served.
+const OpenAPIPath = "/openapi.json"
+
+func openAPIHandler() http.Handler {
+	doc := a2agrpc.OpenAPIv2()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeErrorStatus(w, a2agrpc.Errorf(a2agrpc.ReasonMethodNotFound, "method %s is not allowed for the OpenAPI document", r.Method), http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Content-Type", a2agrpc.MediaTypeJSON)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(doc)
+		}
+	})
+}

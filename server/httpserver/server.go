@@ -102,6 +102,7 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.mux.Handle(WellKnownCardPath, card)
+	s.mux.Handle(OpenAPIPath, openAPIHandler())
 	rpc := withParams(cfg.identity, cfg.maxBody, http.HandlerFunc(s.jsonrpc))
 	s.mux.Handle(JSONRPCPath, rpc)
 	s.mux.Handle(JSONRPCPath+"/", rpc)

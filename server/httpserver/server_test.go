@@ -393,3 +393,22 @@ func TestAgentCard(t *testing.T) {
 	}
 	wantError(t, e.do("POST", httpserver.WellKnownCardPath, "{}"), 405, a2agrpc.ReasonMethodNotFound)
 }
+
+func TestOpenAPIDocument(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.do("GET", httpserver.OpenAPIPath, "")
+	var doc struct {
+		Swagger string                    `json:"swagger"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &doc) != nil || doc.Swagger != "2.0" {
+		t.Fatalf("OpenAPI: %d %.200s", r.status, r.body)
+	}
+	for path, verbs := range map[string][]string{"/message:send": {"post"}, "/tasks/{id}:subscribe": {"get", "post"}, "/{tenant}/tasks": {"get"}} {
+		for _, v := range verbs {
+			if _, ok := doc.Paths[path][v]; !ok {
+				t.Errorf("OpenAPI lacks %s %s", v, path)
+			}
+		}
+	}
+}
