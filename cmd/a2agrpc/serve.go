@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free port)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address for HTTP+JSON, SSE and the Agent Card (empty: no HTTP)")
+	onePort := fs.String("one-port", "", "serve gRPC and HTTP on this single address instead of -grpc-addr and -http-addr (slower gRPC; see BENCHMARKS.md)")
 	advertise := fs.String("advertise", "", "host:port put in the Agent Card for the gRPC interface (default: the listen address)")
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
@@ -36,6 +37,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *onePort != "" {
+		*grpcAddr, *httpAddr = *onePort, ""
 	}
 	lis, err := net.Listen("tcp", *grpcAddr)
 	if err != nil {
@@ -49,6 +53,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Url: addr, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: a2agrpc.ProtocolVersion,
 	}}
 	var httpLis net.Listener
+	if *onePort != "" {
+		base := "http://" + lis.Addr().String()
+		interfaces = append(interfaces,
+			&a2av1.AgentInterface{Url: base, ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: a2agrpc.ProtocolVersion},
+			&a2av1.AgentInterface{Url: base + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: a2agrpc.ProtocolVersion})
+	}
 	if *httpAddr != "" {
 		if httpLis, err = net.Listen("tcp", *httpAddr); err != nil {
 			lis.Close()
@@ -84,12 +94,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer stopPprof()
 	}
 	served := make(chan error, 2)
-	go func() { served <- srv.Serve(lis) }()
-	fmt.Fprintf(stdout, "a2agrpc: serving %q (A2A %s) on gRPC %s\n", card.GetName(), a2agrpc.ProtocolVersion, lis.Addr())
-	var web *http.Server
+	var (
+		web *http.Server
+		hs  *httpserver.Server
+	)
+	if *onePort != "" {
+		if hs, err = httpserver.New(h); err != nil {
+			lis.Close()
+			return err
+		}
+		web = &http.Server{Handler: httpserver.OnePort(srv.GRPCServer(), hs), ReadHeaderTimeout: 10 * time.Second}
+		web.Protocols = new(http.Protocols)
+		web.Protocols.SetHTTP1(true)
+		web.Protocols.SetUnencryptedHTTP2(true)
+		go func() {
+			err := web.Serve(lis)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			served <- err
+		}()
+		fmt.Fprintf(stdout, "a2agrpc: serving %q (A2A %s) on gRPC and HTTP, one port %s\n", card.GetName(), a2agrpc.ProtocolVersion, lis.Addr())
+	} else {
+		go func() { served <- srv.Serve(lis) }()
+		fmt.Fprintf(stdout, "a2agrpc: serving %q (A2A %s) on gRPC %s\n", card.GetName(), a2agrpc.ProtocolVersion, lis.Addr())
+	}
 	if httpLis != nil {
-		hs, err := httpserver.New(h)
-		if err != nil {
+		if hs, err = httpserver.New(h); err != nil {
 			return err
 		}
 		web = &http.Server{Handler: hs, ReadHeaderTimeout: 10 * time.Second}
@@ -109,13 +140,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(stdout, "a2agrpc: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
+	// Order: end the HTTP subscriptions, then stop gRPC and the agents (which
+	// ends the streams of sends), then close the now idle HTTP connections.
+	if hs != nil {
+		hs.Drain()
+	}
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintln(stderr, "a2agrpc: shutdown:", err)
+	}
 	if web != nil {
 		if err := web.Shutdown(sctx); err != nil {
 			fmt.Fprintln(stderr, "a2agrpc: HTTP shutdown:", err)
 		}
-	}
-	if err := srv.Shutdown(sctx); err != nil {
-		fmt.Fprintln(stderr, "a2agrpc: shutdown:", err)
 	}
 	<-served
 	return nil

@@ -121,3 +121,45 @@ func TestBench_badFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestServeOnePort serves gRPC, the mesh stream, REST and JSON-RPC on one
+// port and drives each.
+func TestServeOnePort(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	out, w := io.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- run(ctx, []string{"serve", "-one-port", "127.0.0.1:0"}, w, io.Discard); w.Close() }()
+	lines := bufio.NewScanner(out)
+	lines.Scan()
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines.Text())
+	if addr == "" {
+		t.Fatalf("no address in %q", lines.Text())
+	}
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+	for _, tc := range [][]string{
+		{"-target", "grpc", "-addr", addr, "-mode", "unary"},
+		{"-target", "mesh", "-addr", addr, "-mode", "stream"},
+		{"-target", "rest", "-addr", "http://" + addr, "-mode", "stream"},
+		{"-target", "jsonrpc", "-addr", "http://" + addr + "/jsonrpc", "-mode", "unary"},
+	} {
+		var stdout strings.Builder
+		if err := run(context.Background(), append([]string{"bench", "-c", "2", "-d", "200ms", "-warmup", "20ms"}, tc...), &stdout, io.Discard); err != nil {
+			t.Fatalf("%v: %v", tc, err)
+		}
+		if !strings.Contains(stdout.String(), " 0 errors") {
+			t.Errorf("%v: %s", tc, stdout.String())
+		}
+	}
+	stop()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("one-port serve did not shut down")
+	}
+}

@@ -230,7 +230,13 @@ func (s *Server) jsonrpcBatch(w http.ResponseWriter, r *http.Request, raw []byte
 func (s *Server) jsonrpcStream(w http.ResponseWriter, r *http.Request, req *rpcRequest, m method, params proto.Message, perr error) {
 	var events iter.Seq2[server.Event, error]
 	if perr == nil {
-		events = m.stream(r.Context(), s.h, params)
+		ctx := r.Context()
+		if req.Method == "SubscribeToTask" {
+			var stop func()
+			ctx, stop = s.follow(ctx)
+			defer stop()
+		}
+		events = m.stream(ctx, s.h, params)
 	}
 	next, stop := func() (server.Event, error, bool) { return server.Event{}, perr, true }, func() {}
 	if events != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
+	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
@@ -48,10 +49,12 @@ func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAliv
 
 // Server is the HTTP side of an A2A agent: mount it on any http.Server.
 type Server struct {
-	h    *server.Handler
-	cfg  config
-	mux  *http.ServeMux
-	rest *runtime.ServeMux
+	h     *server.Handler
+	cfg   config
+	mux   *http.ServeMux
+	rest  *runtime.ServeMux
+	drain context.Context
+	stop  context.CancelCauseFunc
 }
 
 // New builds the HTTP handler: the REST routes of every A2A operation (and
@@ -67,6 +70,7 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 		o(&cfg)
 	}
 	s := &Server{h: h, cfg: cfg, mux: http.NewServeMux()}
+	s.drain, s.stop = context.WithCancelCause(context.Background())
 	s.rest = runtime.NewServeMux(append(marshalerOptions(),
 		runtime.WithErrorHandler(gatewayError),
 		runtime.WithRoutingErrorHandler(routingError),
@@ -108,6 +112,23 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	s.mux.Handle(JSONRPCPath+"/", rpc)
 	s.mux.Handle("/", withParams(cfg.identity, cfg.maxBody, s.rest))
 	return s, nil
+}
+
+// errDraining ends following streams when the server shuts down.
+var errDraining = a2agrpc.NewError(a2agrpc.ReasonUnavailable, "server is shutting down; reconnect and resubscribe")
+
+// Drain ends every SSE stream that only follows a task (subscriptions, in
+// both bindings) with an UNAVAILABLE error event, so that
+// http.Server.Shutdown is not held up by streams that would otherwise stay
+// open; call it first when shutting down. Streams of sends end with their
+// task.
+func (s *Server) Drain() { s.stop(errDraining) }
+
+// follow derives a context for a following stream that ends on Drain.
+func (s *Server) follow(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(s.drain, func() { cancel(errDraining) })
+	return ctx, func() { stop(); cancel(nil) }
 }
 
 // ServeHTTP implements http.Handler.

@@ -412,3 +412,35 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainEndsSubscriptions(t *testing.T) {
+	h, err := server.NewHandler(agent, server.WithAgentCard(echo.Card(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := httpserver.New(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(hs)
+	defer ts.Close()
+	e := &env{t: t, url: ts.URL, h: h}
+	held := decode(t, e.do("POST", "/message:send", `{"message":{"messageId":"h","role":"ROLE_USER","parts":[{"text":"hold"}]},"configuration":{"returnImmediately":true}}`), &a2av1.SendMessageResponse{}).GetTask()
+	resp, err := http.Get(ts.URL + "/tasks/" + held.GetId() + ":subscribe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := sse.NewReader(resp.Body, 1<<20)
+	if m, err := r.Next(); err != nil || m.Event != "" {
+		t.Fatalf("first event %+v, %v", m, err)
+	}
+	hs.Drain()
+	m, err := r.Next()
+	if err != nil || m.Event != "error" || !strings.Contains(string(m.Data), `"UNAVAILABLE"`) {
+		t.Fatalf("after Drain: %+v %s, %v", m, m.Data, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = h.Close(ctx)
+}

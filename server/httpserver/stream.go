@@ -61,7 +61,9 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, params map[st
 		}
 		after = n
 	}
-	s.stream(w, r, s.h.ResubscribeToTask(r.Context(), req, after))
+	ctx, stop := s.follow(r.Context())
+	defer stop()
+	s.stream(w, r, s.h.ResubscribeToTask(ctx, req, after))
 }
 
 // decodeBody reads an optional ProtoJSON body into m.
