@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -29,6 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address for HTTP+JSON, SSE and the Agent Card (empty: no HTTP)")
 	onePort := fs.String("one-port", "", "serve gRPC and HTTP on this single address instead of -grpc-addr and -http-addr (slower gRPC; see BENCHMARKS.md)")
 	advertise := fs.String("advertise", "", "host:port put in the Agent Card for the gRPC interface (default: the listen address)")
+	advertiseHTTP := fs.String("advertise-http", "", "base URL put in the Agent Card for HTTP+JSON and JSON-RPC (default: http://<HTTP listen address>, with the host of -advertise if given)")
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
 	verbose := fs.Bool("v", false, "log agent failures to stderr")
@@ -53,8 +55,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Url: addr, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: a2agrpc.ProtocolVersion,
 	}}
 	var httpLis net.Listener
+	httpBase := func(l net.Listener) string {
+		if *advertiseHTTP != "" {
+			return strings.TrimRight(*advertiseHTTP, "/")
+		}
+		host, port, _ := net.SplitHostPort(l.Addr().String())
+		if *advertise != "" {
+			host, _, _ = net.SplitHostPort(*advertise)
+		}
+		return "http://" + net.JoinHostPort(host, port)
+	}
 	if *onePort != "" {
-		base := "http://" + lis.Addr().String()
+		base := httpBase(lis)
 		interfaces = append(interfaces,
 			&a2av1.AgentInterface{Url: base, ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: a2agrpc.ProtocolVersion},
 			&a2av1.AgentInterface{Url: base + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: a2agrpc.ProtocolVersion})
@@ -64,7 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			lis.Close()
 			return err
 		}
-		base := "http://" + httpLis.Addr().String()
+		base := httpBase(httpLis)
 		interfaces = append(interfaces,
 			&a2av1.AgentInterface{Url: base, ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: a2agrpc.ProtocolVersion},
 			&a2av1.AgentInterface{Url: base + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: a2agrpc.ProtocolVersion})
@@ -121,6 +133,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if httpLis != nil {
 		if hs, err = httpserver.New(h); err != nil {
+			httpLis.Close()
+			srv.Stop()
 			return err
 		}
 		web = &http.Server{Handler: hs, ReadHeaderTimeout: 10 * time.Second}
@@ -149,8 +163,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "a2agrpc: shutdown:", err)
 	}
 	if web != nil {
-		if err := web.Shutdown(sctx); err != nil {
+		// The agents have stopped, so the remaining HTTP streams are ending:
+		// give them a moment of their own rather than what is left of sctx.
+		hctx, hcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer hcancel()
+		if err := web.Shutdown(hctx); err != nil {
 			fmt.Fprintln(stderr, "a2agrpc: HTTP shutdown:", err)
+			web.Close()
 		}
 	}
 	<-served

@@ -20,12 +20,12 @@ import (
 // keep-alive comment when the stream has been idle for the configured
 // interval so proxies keep it open. It is safe for concurrent use.
 type Writer struct {
-	mu      sync.Mutex
-	w       io.Writer
-	flusher http.Flusher
-	last    time.Time
-	stop    chan struct{}
-	done    chan struct{}
+	mu   sync.Mutex
+	w    io.Writer
+	rc   *http.ResponseController // flushes through wrapping ResponseWriters too
+	last time.Time
+	stop chan struct{}
+	done chan struct{}
 }
 
 // Start writes the SSE response headers and status 200 and returns a writer.
@@ -36,11 +36,8 @@ func Start(w http.ResponseWriter, keepAlive time.Duration) *Writer {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	f, _ := w.(http.Flusher)
-	sw := &Writer{w: w, flusher: f, last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
-	if f != nil {
-		f.Flush()
-	}
+	sw := &Writer{w: w, rc: http.NewResponseController(w), last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	_ = sw.rc.Flush()
 	if keepAlive > 0 {
 		go sw.keepAlive(keepAlive)
 	} else {
@@ -70,9 +67,7 @@ func (w *Writer) keepAlive(every time.Duration) {
 
 func (w *Writer) flushLocked() {
 	w.last = time.Now()
-	if w.flusher != nil {
-		w.flusher.Flush()
-	}
+	_ = w.rc.Flush()
 }
 
 // Event writes one event. id and event may be empty; data must not contain

@@ -49,7 +49,7 @@ func (c *cardHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", c.etag)
 	h.Set("Vary", "Accept-Encoding")
 	for _, tag := range strings.Split(r.Header.Get("If-None-Match"), ",") {
-		if t := strings.TrimSpace(tag); t == c.etag || t == "*" {
+		if t := strings.TrimPrefix(strings.TrimSpace(tag), "W/"); t == c.etag || t == "*" {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}

@@ -57,6 +57,9 @@ func writeError(w http.ResponseWriter, err error) {
 
 func writeErrorStatus(w http.ResponseWriter, e *a2agrpc.Error, httpStatus int) {
 	w.Header().Set("Content-Type", a2agrpc.MediaTypeJSON)
+	if httpStatus == http.StatusServiceUnavailable || httpStatus == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.Header().Del("Content-Length")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body(e, httpStatus))

@@ -149,6 +149,11 @@ func (s *Server) jsonrpc(w http.ResponseWriter, r *http.Request) {
 	}
 	params, perr := decodeParams(m, req.Params)
 	if m.stream != nil {
+		if req.ID == nil {
+			writeRPC(w, rpcResponse{JSONRPC: "2.0", ID: nullID, Error: rpcErr(
+				a2agrpc.Errorf(a2agrpc.ReasonInvalidRequest, "streaming method %s needs an id", req.Method))})
+			return
+		}
 		s.jsonrpcStream(w, r, req, m, params, perr)
 		return
 	}
@@ -203,6 +208,8 @@ func (s *Server) jsonrpcBatch(w http.ResponseWriter, r *http.Request, raw []byte
 		}
 		m, ok := methods[req.Method]
 		switch {
+		case req.ID == nil && (!ok || m.stream != nil):
+			// a notification gets no answer, not even an error
 		case !ok:
 			out = append(out, rpcResponse{JSONRPC: "2.0", ID: idOr(req), Error: rpcErr(a2agrpc.Errorf(a2agrpc.ReasonMethodNotFound, "unknown method %q", req.Method))})
 		case m.stream != nil:

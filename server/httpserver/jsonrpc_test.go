@@ -111,6 +111,7 @@ func TestJSONRPC_errors(t *testing.T) {
 		{"wrong_type", call("GetTask", "4", `{"id":"x","historyLength":"many"}`), -32602, a2agrpc.ReasonInvalidParams, "4"},
 		{"missing_field", call("SendMessage", "5", `{"message":{"role":"ROLE_USER","parts":[{"text":"x"}]}}`), -32602, a2agrpc.ReasonInvalidParams, "5"},
 		{"task_not_found", call("GetTask", "6", `{"id":"nope"}`), -32001, a2agrpc.ReasonTaskNotFound, "6"},
+		{"streaming_notification", `{"jsonrpc":"2.0","method":"SendStreamingMessage","params":{}}`, -32600, a2agrpc.ReasonInvalidRequest, "null"},
 		{"content_type", call("SendMessage", "7", `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"url":"https://x/a.pdf","mediaType":"application/pdf"}]}}`), -32005, a2agrpc.ReasonContentTypeNotSupported, "7"},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,16 @@ type IdentityFunc func(r *http.Request) string
 // bounds the request body, and hands both to next.
 func withParams(identity IdentityFunc, maxBody int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			// A panic below becomes a 500 in the A2A shape (if nothing was
+			// written yet) instead of a dropped connection.
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				writeErrorStatus(w, a2agrpc.NewError(a2agrpc.ReasonInternal, ""), http.StatusInternalServerError)
+			}
+		}()
 		info := &server.CallInfo{
 			Version:    r.Header.Get(a2agrpc.HeaderVersion),
 			Extensions: server.SplitList(r.Header.Values(a2agrpc.HeaderExtensions)...),

@@ -388,6 +388,9 @@ func TestAgentCard(t *testing.T) {
 	if r2 := e.do("GET", httpserver.WellKnownCardPath, "", "If-None-Match", r.header.Get("ETag")); r2.status != http.StatusNotModified || len(r2.body) != 0 {
 		t.Errorf("If-None-Match: %d %q", r2.status, r2.body)
 	}
+	if r2 := e.do("GET", httpserver.WellKnownCardPath, "", "If-None-Match", "W/"+r.header.Get("ETag")); r2.status != http.StatusNotModified {
+		t.Errorf("weak If-None-Match: %d", r2.status)
+	}
 	if r3 := e.do("OPTIONS", httpserver.WellKnownCardPath, ""); r3.status != http.StatusNoContent || r3.header.Get("Access-Control-Allow-Methods") == "" {
 		t.Errorf("CORS preflight: %d %v", r3.status, r3.header)
 	}
