@@ -17,8 +17,13 @@ run: ## The main job: serve the echo agent over gRPC on 127.0.0.1:50051 (Ctrl-C 
 	go run ./cmd/a2agrpc serve
 
 .PHONY: test
-test: ## Run every test with the race detector.
+test: ## Run every test with the race detector, third-party interop included.
 	go test $(GO_TEST_FLAGS) ./...
+	cd interop && go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: interop
+interop: ## Only the interop suite: a2a-go's clients against a2agrpc serve.
+	cd interop && go test $(GO_TEST_FLAGS) -v ./...
 
 .PHONY: bench
 bench: ## Measure the gRPC server against bare grpc-go (pinned cores, medians; see BENCHMARKS.md).
@@ -42,13 +47,15 @@ checkgenerate: generate ## Fail if regenerating changes gen/.
 lint: googleapis ## gofmt, go vet, buf lint and the buf format check.
 	@if [[ -n "$$(gofmt -l .)" ]]; then gofmt -l .; echo "run gofmt -w on the files above" >&2; exit 1; fi
 	go vet ./...
+	cd interop && go vet ./...
 	$(BUF) lint
 	$(BUF) format -d --exit-code proto
 
 .PHONY: checktidy
-checktidy: ## Fail if go.mod/go.sum of the root or tools module are not tidy.
+checktidy: ## Fail if go.mod/go.sum of the root, tools or interop module are not tidy.
 	go mod tidy -diff
 	cd tools && go mod tidy -diff
+	cd interop && go mod tidy -diff
 
 .PHONY: ci
 ci: checktidy lint checkgenerate test ## Everything CI runs (see .ci/run).
