@@ -117,6 +117,7 @@ loop:
 		case err := <-recvErr:
 			if !errors.Is(err, io.EOF) {
 				result = err
+				stop(err) // the client is gone: abandon what is queued
 				break loop
 			}
 			halfClosed, frames = true, nil
@@ -129,15 +130,15 @@ loop:
 		}
 	}
 	// Let every request finish or notice the end, then flush what they sent
-	// (bounded: a client that stopped reading must not hold the server).
+	// (bounded: a client that stopped reading must not hold the server). On
+	// a normal end (half-close, drain) the session context stays alive until
+	// then: a request may have left the in-flight set but not yet queued its
+	// final frame.
 	s.mu.Lock()
 	for _, cancel := range s.inFlight {
 		cancel(context.Canceled)
 	}
 	s.mu.Unlock()
-	if result != nil {
-		stop(result)
-	}
 	s.requests.Wait()
 	close(s.out)
 	select {
