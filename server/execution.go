@@ -167,20 +167,12 @@ func (e *execution) stamp(m *a2av1.Message) *a2av1.Message {
 	return c
 }
 
-// updateLocked persists one change derived from the current task and
-// publishes its event (built by event from the new task). A version
+// updateLocked persists one change derived from the current (stored) task
+// and publishes its event (built by event from the new task). A version
 // conflict means another process changed the task (e.g. a cancel on another
-// replica): reload and derive again. A pending task is only updated here.
+// replica): reload and derive again. Pending tasks are changed in place by
+// the callers instead.
 func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event func(*a2av1.Task) *a2av1.StreamResponse) error {
-	if e.pending {
-		e.task = derive(e.task)
-		return e.afterPendingWriteLocked()
-	}
-	return e.storeUpdateLocked(derive, event)
-}
-
-// storeUpdateLocked is updateLocked for a stored task.
-func (e *execution) storeUpdateLocked(derive func(*a2av1.Task) *a2av1.Task, event func(*a2av1.Task) *a2av1.StreamResponse) error {
 	for attempt := 0; ; attempt++ {
 		next := derive(e.task)
 		ev := event(next)
@@ -239,11 +231,20 @@ func (e *execution) status(state a2av1.TaskState, msg *a2av1.Message) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err := e.beginWriteLocked(); err != nil {
+		return err
+	}
+	return e.writeStatusLocked(state, e.stamp(msg))
+}
+
+// beginWriteLocked admits one agent write: refused once the task is
+// finished; otherwise the agent has now emitted something.
+func (e *execution) beginWriteLocked() error {
 	if e.finished {
 		return ErrTaskFinished
 	}
 	e.emitted = true
-	return e.writeStatusLocked(state, e.stamp(msg))
+	return nil
 }
 
 // writeStatusLocked moves the task to state, creating it first if the agent
@@ -270,10 +271,9 @@ func (e *execution) artifact(a *a2av1.Artifact, appendParts, lastChunk bool) err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.finished {
-		return ErrTaskFinished
+	if err := e.beginWriteLocked(); err != nil {
+		return err
 	}
-	e.emitted = true
 	if e.task == nil {
 		if err := e.createLocked(a2av1.TaskState_TASK_STATE_WORKING, nil); err != nil {
 			return err

@@ -184,10 +184,7 @@ func (h *Handler) loadTask(ctx context.Context, call *CallInfo, tenant, id strin
 		err = taskstore.ErrNotFound
 	}
 	if err != nil {
-		if errors.Is(err, taskstore.ErrNotFound) {
-			return rec, a2agrpc.ErrTaskNotFound.WithMeta("taskId", id)
-		}
-		return rec, a2agrpc.AsError(err)
+		return rec, storeError(err, id)
 	}
 	return rec, nil
 }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
 // Stored tasks are immutable (see taskstore.Record). The functions here
@@ -15,20 +16,12 @@ import (
 // (after a version conflict) must not be able to write into the backing
 // array of the stored task.
 
-// IsTerminal reports whether no further change can happen to a task in s.
-func IsTerminal(s a2av1.TaskState) bool {
-	switch s {
-	case a2av1.TaskState_TASK_STATE_COMPLETED, a2av1.TaskState_TASK_STATE_FAILED,
-		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED:
-		return true
-	}
-	return false
-}
+// IsTerminal reports whether no further change can happen to a task in s
+// (the rule is the store's, which expires tasks by it).
+func IsTerminal(s a2av1.TaskState) bool { return taskstore.IsTerminal(s) }
 
 // IsInterrupted reports whether a task in s waits for the caller.
-func IsInterrupted(s a2av1.TaskState) bool {
-	return s == a2av1.TaskState_TASK_STATE_INPUT_REQUIRED || s == a2av1.TaskState_TASK_STATE_AUTH_REQUIRED
-}
+func IsInterrupted(s a2av1.TaskState) bool { return taskstore.IsInterrupted(s) }
 
 // now is the timestamp of a change: UTC, truncated to milliseconds so that
 // every binding prints it the same way.
@@ -69,25 +62,35 @@ func withArtifact(t *a2av1.Task, a *a2av1.Artifact, appendParts bool) *a2av1.Tas
 	}
 	merged := a
 	if appendParts {
-		old := t.Artifacts[i]
-		merged = &a2av1.Artifact{
-			ArtifactId:  old.ArtifactId,
-			Name:        firstNonEmpty(a.Name, old.Name),
-			Description: firstNonEmpty(a.Description, old.Description),
-			Parts:       appendClipped(old.Parts, a.Parts...),
-			Metadata:    old.Metadata,
-			Extensions:  old.Extensions,
-		}
-		if a.Metadata != nil {
-			merged.Metadata = a.Metadata
-		}
-		if len(a.Extensions) > 0 {
-			merged.Extensions = a.Extensions
-		}
+		merged = copyArtifact(t.Artifacts[i], len(a.Parts))
+		extendArtifact(merged, a)
 	}
 	n.Artifacts = slices.Clone(t.Artifacts)
 	n.Artifacts[i] = merged
 	return n
+}
+
+// copyArtifact returns a new artifact with a's fields; its parts slice is a
+// copy with room for extra more parts, so extending it never writes into a's.
+func copyArtifact(a *a2av1.Artifact, extra int) *a2av1.Artifact {
+	return &a2av1.Artifact{
+		ArtifactId: a.ArtifactId, Name: a.Name, Description: a.Description,
+		Parts: append(make([]*a2av1.Part, 0, len(a.Parts)+extra), a.Parts...), Metadata: a.Metadata, Extensions: a.Extensions,
+	}
+}
+
+// extendArtifact applies a later chunk to dst, which the caller owns: the
+// chunk's parts are appended, and its non-empty name, description,
+// metadata and extensions replace the earlier ones.
+func extendArtifact(dst, chunk *a2av1.Artifact) {
+	dst.Parts = append(dst.Parts, chunk.Parts...)
+	dst.Name, dst.Description = firstNonEmpty(chunk.Name, dst.Name), firstNonEmpty(chunk.Description, dst.Description)
+	if chunk.Metadata != nil {
+		dst.Metadata = chunk.Metadata
+	}
+	if len(chunk.Extensions) > 0 {
+		dst.Extensions = chunk.Extensions
+	}
 }
 
 // addArtifactInPlace is withArtifact for a task nobody else can see yet
@@ -95,26 +98,13 @@ func withArtifact(t *a2av1.Task, a *a2av1.Artifact, appendParts bool) *a2av1.Tas
 // is copied, since the agent owns it; later chunks extend that copy.
 func addArtifactInPlace(t *a2av1.Task, a *a2av1.Artifact, appendParts bool) {
 	i := slices.IndexFunc(t.Artifacts, func(x *a2av1.Artifact) bool { return x.GetArtifactId() == a.GetArtifactId() })
-	if i >= 0 && appendParts {
-		old := t.Artifacts[i]
-		old.Parts = append(old.Parts, a.Parts...)
-		old.Name, old.Description = firstNonEmpty(a.Name, old.Name), firstNonEmpty(a.Description, old.Description)
-		if a.Metadata != nil {
-			old.Metadata = a.Metadata
-		}
-		if len(a.Extensions) > 0 {
-			old.Extensions = a.Extensions
-		}
-		return
-	}
-	own := &a2av1.Artifact{
-		ArtifactId: a.ArtifactId, Name: a.Name, Description: a.Description,
-		Parts: append(make([]*a2av1.Part, 0, max(len(a.Parts), 4)), a.Parts...), Metadata: a.Metadata, Extensions: a.Extensions,
-	}
-	if i >= 0 {
-		t.Artifacts[i] = own
-	} else {
-		t.Artifacts = append(t.Artifacts, own)
+	switch {
+	case i >= 0 && appendParts:
+		extendArtifact(t.Artifacts[i], a)
+	case i >= 0:
+		t.Artifacts[i] = copyArtifact(a, 4)
+	default:
+		t.Artifacts = append(t.Artifacts, copyArtifact(a, 4))
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 )
 
-// conns dials n plaintext connections to addr; workers use them round-robin.
+// dial opens n plaintext connections to addr; workers use them round-robin.
 func dial(addr string, n int) ([]*grpc.ClientConn, error) {
 	out := make([]*grpc.ClientConn, 0, n)
 	for range max(n, 1) {

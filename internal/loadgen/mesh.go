@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -143,5 +142,5 @@ func (m *Mesh) Close() error {
 		s.mu.Unlock()
 		s.cancel()
 	}
-	return errors.Join(closeAll(m.conns))
+	return closeAll(m.conns)
 }

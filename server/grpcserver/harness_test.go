@@ -3,6 +3,7 @@ package grpcserver_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -15,7 +16,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/examples/echo"
@@ -162,7 +162,7 @@ func recvAll[T any](t testing.TB, recv func() (*T, error)) ([]*T, error) {
 	for {
 		m, err := recv()
 		if err != nil {
-			if errors.Is(err, ioEOF) {
+			if errors.Is(err, io.EOF) {
 				return out, nil
 			}
 			return out, err
@@ -187,5 +187,3 @@ func kinds(evs []*a2av1.StreamResponse) string {
 	}
 	return strings.Join(parts, " ")
 }
-
-var _ = proto.Bool

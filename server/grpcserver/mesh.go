@@ -294,11 +294,10 @@ func (s *session) dispatch(f *meshv1.Request, draining bool) {
 // request is one request's view of the session: its frames, in order, the
 // first carrying the activated extensions, the last marked final.
 type request struct {
-	s      *session
-	id     uint64
-	info   *server.CallInfo
-	first  bool
-	cancel context.CancelCauseFunc
+	s     *session
+	id    uint64
+	info  *server.CallInfo
+	first bool
 }
 
 func (r *request) frame(f *meshv1.Response) *meshv1.Response {
@@ -330,7 +329,7 @@ func (r *request) fail(err error) { r.final(errorFrame(r.id, err)) }
 
 // serve runs one request.
 func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, info *server.CallInfo, f *meshv1.Request) {
-	r := &request{s: s, id: f.GetRequestId(), info: info, first: true, cancel: cancel}
+	r := &request{s: s, id: f.GetRequestId(), info: info, first: true}
 	defer s.requests.Done()
 	defer cancel(nil)
 	defer func() {

@@ -3,6 +3,7 @@ package grpcserver_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 	"testing"
@@ -185,7 +186,7 @@ func TestMesh_multiplexesOperations(t *testing.T) {
 	if err := c.stream.CloseSend(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-c.closedErr; err != ioEOF {
+	if err := <-c.closedErr; err != io.EOF {
 		t.Errorf("stream ended with %v after the client closed its side, want a clean end", err)
 	}
 }
@@ -313,7 +314,7 @@ func TestMesh_shutdown(t *testing.T) {
 // afterwards do not include its transport.
 func warmUp(t testing.TB, ts *testServer) {
 	t.Helper()
-	if _, err := ts.a2a.GetTask(context.Background(), &a2av1.GetTaskRequest{Id: "warm-up"}); codeOf(err) != codes.NotFound {
+	if _, err := ts.a2a.GetTask(context.Background(), &a2av1.GetTaskRequest{Id: "warm-up"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("warm-up call: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -228,7 +229,7 @@ func TestDeadlinesAndCancellation(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, err := ts.a2a.SendMessage(ctx, send("wait"))
-		if c := codeOf(err); c != codes.DeadlineExceeded {
+		if c := status.Code(err); c != codes.DeadlineExceeded {
 			t.Fatalf("code = %v, want DeadlineExceeded", c)
 		}
 		// The accepted task carries on after the caller gave up (the server
@@ -288,7 +289,7 @@ func TestDeadlinesAndCancellation(t *testing.T) {
 func TestOversizedMessage(t *testing.T) {
 	ts := start(t, setup{grpc: []grpcserver.Option{grpcserver.WithMaxRecvMsgSize(1 << 10)}})
 	_, err := ts.a2a.SendMessage(context.Background(), send(strings.Repeat("x", 4<<10)))
-	if c := codeOf(err); c != codes.ResourceExhausted || !strings.Contains(err.Error(), "larger than max") {
+	if c := status.Code(err); c != codes.ResourceExhausted || !strings.Contains(err.Error(), "larger than max") {
 		t.Fatalf("err = %v, want ResourceExhausted naming the size limit", err)
 	}
 	if _, err := ts.a2a.SendMessage(context.Background(), send("small")); err != nil {
@@ -325,7 +326,7 @@ func TestHealthAndReflection(t *testing.T) {
 		t.Errorf("reflection lists %s, %v", got, err)
 	}
 	off := start(t, setup{grpc: []grpcserver.Option{grpcserver.WithReflection(false)}})
-	if _, err := services(off); codeOf(err) != codes.Unimplemented {
+	if _, err := services(off); status.Code(err) != codes.Unimplemented {
 		t.Errorf("reflection with WithReflection(false): %v, want Unimplemented", err)
 	}
 }

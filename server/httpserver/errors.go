@@ -79,15 +79,23 @@ func classify(err error) *a2agrpc.Error {
 		return a2agrpc.AsError(err)
 	}
 	e = a2agrpc.FromStatus(st)
-	if e.Metadata == nil && e.Reason == a2agrpc.ReasonInvalidParams {
-		msg := st.Message()
-		if strings.Contains(msg, "syntax error") || strings.Contains(msg, "unexpected token") ||
-			strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "invalid character") {
-			e.Reason = a2agrpc.ReasonParseError
-			e.Message = "request body is not valid JSON: " + msg
-		}
+	if e.Metadata == nil && e.Reason == a2agrpc.ReasonInvalidParams && malformedJSON(st.Message()) {
+		e.Reason = a2agrpc.ReasonParseError
+		e.Message = "request body is not valid JSON: " + st.Message()
 	}
 	return e
+}
+
+// malformedJSON tells, from a JSON decoder's error message, a body that is
+// not JSON at all from one with a wrong value. It is the one place that
+// rule lives for the gateway's errors and ours.
+func malformedJSON(msg string) bool {
+	for _, sign := range []string{"syntax error", "unexpected token", "unexpected EOF", "invalid character"} {
+		if strings.Contains(msg, sign) {
+			return true
+		}
+	}
+	return false
 }
 
 // gatewayError is grpc-gateway's error hook.

@@ -11,7 +11,6 @@ import (
 	"github.com/a2agrpc/a2agrpc/examples/echo"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/a2ajson"
-	"github.com/a2agrpc/a2agrpc/internal/sse"
 	"github.com/a2agrpc/a2agrpc/server/httpserver"
 )
 
@@ -175,5 +174,4 @@ func TestJSONRPC_streaming(t *testing.T) {
 	var r rpcReply
 	_ = json.Unmarshal(msgs[0].Data, &r)
 	wantRPCError(t, 200, r, -32001, a2agrpc.ReasonTaskNotFound)
-	_ = sse.Message{}
 }

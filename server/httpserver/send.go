@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/a2agrpc/a2agrpc"
-	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/a2ajson"
 	"github.com/a2agrpc/a2agrpc/server"
 )
@@ -16,13 +15,10 @@ import (
 // ProtoJSON) and add its forwarding layer. Behaviour is the gateway's:
 // same body rules, errors and content negotiation.
 func (s *Server) send(w http.ResponseWriter, r *http.Request, params map[string]string) {
-	req := &a2av1.SendMessageRequest{}
-	if err := decodeBody(r, req); err != nil {
+	req, err := decodeSend(r, params)
+	if err != nil {
 		writeError(w, err)
 		return
-	}
-	if t := params["tenant"]; t != "" {
-		req.Tenant = t
 	}
 	resp, err := s.h.SendMessage(r.Context(), req)
 	if err != nil {

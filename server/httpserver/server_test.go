@@ -229,8 +229,7 @@ func TestREST_serviceParameters(t *testing.T) {
 func TestREST_badInput(t *testing.T) {
 	e := newEnv(t, nil, httpserver.WithMaxBody(1024))
 	wantError(t, e.do("POST", "/message:send", `{"message":`), 400, a2agrpc.ReasonParseError)
-	info := wantError(t, e.do("POST", "/message:send", `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"x"}]},"configuration":{"historyLength":"lots"}}`), 400, a2agrpc.ReasonInvalidParams)
-	_ = info
+	wantError(t, e.do("POST", "/message:send", `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"x"}]},"configuration":{"historyLength":"lots"}}`), 400, a2agrpc.ReasonInvalidParams)
 	if r := e.do("POST", "/message:send", `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"x"}]},"configuration":{"historyLength":"lots"}}`); !strings.Contains(string(r.body), "historyLength") {
 		t.Errorf("wrong-type error does not name the field: %s", r.body)
 	}

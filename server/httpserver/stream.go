@@ -2,13 +2,11 @@ package httpserver
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"iter"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -26,13 +24,10 @@ import (
 
 // sendStream serves POST [/{tenant}]/message:stream.
 func (s *Server) sendStream(w http.ResponseWriter, r *http.Request, params map[string]string) {
-	req := &a2av1.SendMessageRequest{}
-	if err := decodeBody(r, req); err != nil {
+	req, err := decodeSend(r, params)
+	if err != nil {
 		writeError(w, err)
 		return
-	}
-	if t := params["tenant"]; t != "" {
-		req.Tenant = t
 	}
 	s.stream(w, r, s.h.SendStreamingMessage(r.Context(), req))
 }
@@ -84,12 +79,23 @@ func decodeBody(r *http.Request, m proto.Message) error {
 // decodeError tells malformed JSON (PARSE_ERROR) from a well-formed body
 // with a wrong value (INVALID_PARAMS, protojson's message names the field).
 func decodeError(err error) *a2agrpc.Error {
-	msg := err.Error()
-	if json.Valid([]byte(msg)) || strings.Contains(msg, "syntax error") || strings.Contains(msg, "unexpected token") ||
-		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "invalid character") {
+	if msg := err.Error(); malformedJSON(msg) {
 		return a2agrpc.Errorf(a2agrpc.ReasonParseError, "request body is not valid JSON: %s", msg)
 	}
-	return a2agrpc.Errorf(a2agrpc.ReasonInvalidParams, "invalid request body: %s", msg)
+	return a2agrpc.Errorf(a2agrpc.ReasonInvalidParams, "invalid request body: %s", err)
+}
+
+// decodeSend reads the body of message:send and message:stream; a tenant in
+// the path fills the request's.
+func decodeSend(r *http.Request, params map[string]string) (*a2av1.SendMessageRequest, error) {
+	req := &a2av1.SendMessageRequest{}
+	if err := decodeBody(r, req); err != nil {
+		return nil, err
+	}
+	if t := params["tenant"]; t != "" {
+		req.Tenant = t
+	}
+	return req, nil
 }
 
 // stream writes events as SSE. An error before the first event is a normal

@@ -170,7 +170,10 @@ func (m *Memory) Len() int {
 	return len(m.tasks)
 }
 
-func isTerminal(s a2av1.TaskState) bool {
+// IsTerminal reports whether no further change can happen to a task in s:
+// COMPLETED, FAILED, CANCELED or REJECTED. It is the one statement of that
+// rule; stores expire terminal tasks by it.
+func IsTerminal(s a2av1.TaskState) bool {
 	switch s {
 	case a2av1.TaskState_TASK_STATE_COMPLETED, a2av1.TaskState_TASK_STATE_FAILED,
 		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED:
@@ -179,7 +182,9 @@ func isTerminal(s a2av1.TaskState) bool {
 	return false
 }
 
-func isInterrupted(s a2av1.TaskState) bool {
+// IsInterrupted reports whether a task in s waits for its caller
+// (INPUT_REQUIRED, AUTH_REQUIRED).
+func IsInterrupted(s a2av1.TaskState) bool {
 	return s == a2av1.TaskState_TASK_STATE_INPUT_REQUIRED || s == a2av1.TaskState_TASK_STATE_AUTH_REQUIRED
 }
 
@@ -230,13 +235,13 @@ func (m *Memory) remove(e *memEntry) {
 func (m *Memory) track(e *memEntry, now time.Time) {
 	state := e.rec.Task.GetStatus().GetState()
 	switch {
-	case isInterrupted(state) && e.waitingEl == nil:
+	case IsInterrupted(state) && e.waitingEl == nil:
 		e.waitingAt, e.waitingEl = now, m.interrupted.PushBack(e)
-	case !isInterrupted(state) && e.waitingEl != nil:
+	case !IsInterrupted(state) && e.waitingEl != nil:
 		m.interrupted.Remove(e.waitingEl)
 		e.waitingEl = nil
 	}
-	if isTerminal(state) {
+	if IsTerminal(state) {
 		m.markTerminal(e, now)
 	}
 }

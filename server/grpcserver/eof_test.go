@@ -1,5 +1,0 @@
-package grpcserver_test
-
-import "io"
-
-var ioEOF = io.EOF
