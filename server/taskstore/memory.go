@@ -29,6 +29,7 @@ type memoryConfig struct {
 	retention        time.Duration
 	idleRetention    time.Duration
 	maxEventsPerTask int
+	maxDeliveries    int
 	now              func() time.Time
 }
 
@@ -101,6 +102,7 @@ type Memory struct {
 	terminal    *list.List              // *memEntry in order of reaching a terminal state
 	interrupted *list.List              // *memEntry in order of starting to wait for the caller
 	counts      map[scope]int           // tasks per tenant and owner, for unfiltered totals
+	outbox      memOutbox
 }
 
 type scope struct{ tenant, owner string }
@@ -147,6 +149,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		retention:        DefaultTerminalRetention,
 		idleRetention:    DefaultInterruptedRetention,
 		maxEventsPerTask: DefaultMaxEventsPerTask,
+		maxDeliveries:    DefaultMaxDeliveries,
 		now:              time.Now,
 	}
 	for _, o := range opts {
@@ -159,6 +162,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		terminal:    list.New(),
 		interrupted: list.New(),
 		counts:      make(map[scope]int),
+		outbox:      newMemOutbox(),
 	}
 }
 
@@ -310,6 +314,7 @@ func (m *Memory) Update(_ context.Context, id string, version int64, u Update) (
 	}
 	old := keyOf(&e.rec)
 	e.rec.Task = u.Task
+	e.rec.Runner = u.Runner
 	e.rec.Version++
 	if ts := u.Task.GetStatus().GetTimestamp(); ts != nil {
 		e.rec.Updated = ts.AsTime()
@@ -330,6 +335,9 @@ func (m *Memory) Update(_ context.Context, id string, version int64, u Update) (
 			e.events = make([]Event, 0, 8) // most tasks log a handful of events
 		}
 		e.events = append(e.events, Event{Seq: e.rec.Version, Response: u.Event})
+	}
+	if u.Event != nil && u.Push {
+		m.enqueueLocked(e, e.rec.Version, u.Event, now)
 	}
 	m.track(e, now)
 	return e.rec.Version, nil
@@ -501,6 +509,7 @@ func (m *Memory) DeletePushConfig(_ context.Context, taskID, id string) error {
 	for i, c := range e.push {
 		if c.GetId() == id {
 			e.push = append(e.push[:i], e.push[i+1:]...)
+			m.dropDeliveriesLocked(taskID, id)
 			return nil
 		}
 	}

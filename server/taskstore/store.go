@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 )
 
@@ -18,6 +19,11 @@ var (
 	// ErrEventsTruncated is returned by Events when the requested position is
 	// older than the oldest event the store still keeps.
 	ErrEventsTruncated = errors.New("taskstore: events no longer available")
+	// ErrUnavailable wraps failures to reach a store's database (connection
+	// refused or lost, database shutting down). It is the A2A UNAVAILABLE
+	// error itself, so every binding answers such a failure with a
+	// retryable status rather than an internal error.
+	ErrUnavailable = a2agrpc.ErrUnavailable
 )
 
 // Record is a stored task and the bookkeeping around it.
@@ -37,6 +43,9 @@ type Record struct {
 	Owner, Tenant string
 	// Updated is the task's status timestamp, the key ListTasks sorts by.
 	Updated time.Time
+	// Runner identifies the server process that last wrote the task (see
+	// [Reaper]); "" for stores used by one process only.
+	Runner string
 }
 
 // Event is one entry of a task's ordered event log.
@@ -51,6 +60,14 @@ type Event struct {
 type Update struct {
 	Task  *a2av1.Task
 	Event *a2av1.StreamResponse
+	// Push queues Event for delivery to every push config of the task, in
+	// the same atomic step as the update (a transactional outbox): an event
+	// is never logged without its notifications or the other way round.
+	// Stores that do not implement [Outbox] ignore it.
+	Push bool
+	// Runner replaces Record.Runner: the process now responsible for the
+	// task.
+	Runner string
 }
 
 // Query selects tasks for ListTasks. Tenant and Owner always scope the
@@ -97,4 +114,65 @@ type Store interface {
 	ListPushConfigs(ctx context.Context, taskID string, pageSize int, pageToken string) ([]*a2av1.TaskPushNotificationConfig, string, error)
 	// DeletePushConfig removes a config; deleting an absent one succeeds.
 	DeletePushConfig(ctx context.Context, taskID, id string) error
+}
+
+// Delivery is one push notification waiting in an [Outbox]: one event for
+// one webhook.
+type Delivery struct {
+	ID     int64
+	Config *a2av1.TaskPushNotificationConfig // as it stands when claimed
+	Seq    int64
+	Event  *a2av1.StreamResponse
+	// Attempts counts earlier failed attempts.
+	Attempts int
+}
+
+// Outbox is the queue of push notifications that [Update.Push] fills. A
+// store shared by several processes lets any of them deliver: a claim
+// leases a delivery, and a claimer that dies before completing it only
+// delays it until the lease runs out (at-least-once delivery).
+type Outbox interface {
+	// ClaimDeliveries returns up to limit deliveries that are due, oldest
+	// first, and hides them from other claims for lease.
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error)
+	// CompleteDelivery removes a delivery: sent, or given up on.
+	CompleteDelivery(ctx context.Context, id int64) error
+	// RetryDelivery records a failed attempt and makes the delivery due
+	// again at the given time.
+	RetryDelivery(ctx context.Context, id int64, at time.Time) error
+}
+
+// Notification says that a task logged the event Seq. A Notification with
+// an empty TaskID says that notifications may have been missed (the
+// listening connection was re-established): a watcher must then re-read
+// every task it follows.
+type Notification struct {
+	TaskID string
+	Seq    int64
+}
+
+// Watcher is implemented by stores that several server processes share.
+// It is how a process streams the events of a task that another process
+// executes, and learns that another process cancelled a task it runs.
+type Watcher interface {
+	// Watch calls fn for every event that any process logs (its own
+	// included) until ctx is done, in log order for each task. fn must not
+	// block. Watch returns when ctx is done, or at once with an error if
+	// it cannot start listening.
+	Watch(ctx context.Context, fn func(Notification)) error
+}
+
+// Reaper is implemented by durable stores, where a task can outlive the
+// process that was running it. Each process keeps a lease alive under its
+// runner id; a task still SUBMITTED or WORKING whose runner's lease has
+// expired (or that names no live runner) is an orphan: nothing will ever
+// finish it, so the server fails it and its subscribers get a final event.
+type Reaper interface {
+	// KeepAlive creates or extends runner's lease until now+ttl.
+	KeepAlive(ctx context.Context, runner string, ttl time.Duration) error
+	// Release ends runner's lease at once (clean shutdown).
+	Release(ctx context.Context, runner string) error
+	// Orphans returns up to limit SUBMITTED or WORKING tasks whose runner
+	// holds no live lease, oldest Updated first.
+	Orphans(ctx context.Context, limit int) ([]Record, error)
 }

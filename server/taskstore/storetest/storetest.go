@@ -31,6 +31,8 @@ func Run(t *testing.T, newStore func(t *testing.T) taskstore.Store) {
 	t.Run("list_scoped_by_tenant_and_owner", func(t *testing.T) { testListScope(t, newStore(t)) })
 	t.Run("list_bad_token", func(t *testing.T) { testListBadToken(t, newStore(t)) })
 	t.Run("push_configs", func(t *testing.T) { testPushConfigs(t, newStore(t)) })
+	t.Run("outbox", func(t *testing.T) { testOutbox(t, newStore(t)) })
+	t.Run("outbox_lease", func(t *testing.T) { testOutboxLease(t, newStore(t)) })
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
