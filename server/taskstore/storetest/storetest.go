@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) taskstore.Store) {
 	t.Run("push_configs", func(t *testing.T) { testPushConfigs(t, newStore(t)) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, newStore(t)) })
 	t.Run("outbox_lease", func(t *testing.T) { testOutboxLease(t, newStore(t)) })
+	t.Run("reaper", func(t *testing.T) { testReaper(t, newStore(t)) })
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
