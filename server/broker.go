@@ -33,6 +33,7 @@ type topic struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{} // allocated on first subscriber
 	closed bool
+	last   int64 // highest Seq published: later copies of an event are dropped
 }
 
 func newBroker(maxQueue int) *broker {
@@ -50,6 +51,49 @@ func (b *broker) acquire(taskID string) *topic {
 	}
 	t.refs++
 	return t
+}
+
+// lookup acquires the topic of a task only if it exists: someone in this
+// process follows the task. Pair a non-nil result with release.
+func (b *broker) lookup(taskID string) *topic {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.topics[taskID]
+	if t != nil {
+		t.refs++
+	}
+	return t
+}
+
+// ids returns the tasks that have a topic.
+func (b *broker) ids() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]string, 0, len(b.topics))
+	for id := range b.topics {
+		out = append(out, id)
+	}
+	return out
+}
+
+// position is where a follower must read a task's log from so that every
+// subscriber gets every event: after the last event published here or, if
+// none was, after the earliest state a subscriber started from.
+func (t *topic) position() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last > 0 {
+		return t.last
+	}
+	pos := int64(-1)
+	for s := range t.subs {
+		s.mu.Lock()
+		if pos < 0 || s.from < pos {
+			pos = s.from
+		}
+		s.mu.Unlock()
+	}
+	return max(pos, 0)
 }
 
 func (b *broker) release(t *topic) {
@@ -91,9 +135,19 @@ func (t *topic) unsubscribe(s *subscriber) {
 // subscriber whose queue is full is cut off with a ResourceExhausted error
 // and can resubscribe. final ends every subscription after the event (the
 // task reached a terminal state).
+//
+// An event reaches a topic at most once even when two sources race to
+// publish it: the process that wrote it, and the follower that reads it back
+// from a shared store's log (see follow.go).
 func (t *topic) publish(ev Event, final bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if ev.Seq != 0 {
+		if ev.Seq <= t.last {
+			return
+		}
+		t.last = ev.Seq
+	}
 	for s := range t.subs {
 		if !s.offer(ev) {
 			delete(t.subs, s)

@@ -67,6 +67,15 @@ func (e *execution) settleLocked() {
 // message: it stores it and publishes it as the stream's first event, or,
 // for a deferred execution, only builds it (see materializeLocked).
 func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) error {
+	if e.pushCfg != nil && state != a2av1.TaskState_TASK_STATE_SUBMITTED {
+		// An inline push config can only be stored once its task exists:
+		// the task starts SUBMITTED so that the config is in place before
+		// the state change it is to be notified of.
+		if err := e.createLocked(a2av1.TaskState_TASK_STATE_SUBMITTED, nil); err != nil {
+			return err
+		}
+		return e.writeStatusLocked(state, msg)
+	}
 	t := &a2av1.Task{
 		Id:        e.req.TaskID,
 		ContextId: e.req.ContextID,
@@ -88,7 +97,7 @@ func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) erro
 }
 
 func (e *execution) storeNewLocked(t *a2av1.Task) error {
-	rec := taskstore.Record{Task: t, Owner: e.req.Caller, Tenant: e.req.Tenant, Updated: t.Status.Timestamp.AsTime()}
+	rec := taskstore.Record{Task: t, Owner: e.req.Caller, Tenant: e.req.Tenant, Updated: t.Status.Timestamp.AsTime(), Runner: e.h.runner}
 	if err := e.h.store.Create(e.sctx, rec); err != nil {
 		if errors.Is(err, taskstore.ErrFull) {
 			return a2agrpc.NewError(a2agrpc.ReasonResourceExhausted, "task store is full; retry later").WithCause(err)
@@ -176,7 +185,7 @@ func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event fun
 	for attempt := 0; ; attempt++ {
 		next := derive(e.task)
 		ev := event(next)
-		v, err := e.h.store.Update(e.sctx, e.task.GetId(), e.version, taskstore.Update{Task: next, Event: ev})
+		v, err := e.h.store.Update(e.sctx, e.task.GetId(), e.version, e.h.update(next, ev))
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			rec, gerr := e.h.store.Get(e.sctx, e.task.GetId())
 			if gerr != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -31,6 +32,15 @@ type Handler struct {
 	log    *slog.Logger
 	broker *broker
 	pool   *workers
+
+	// runner names this process in a shared store (Record.Runner), so
+	// that its tasks can be found and failed if it dies.
+	runner string
+	// Background work: lease renewal and orphan recovery, following other
+	// processes' writes, push delivery. Stopped by Close.
+	bgStop context.CancelFunc
+	bg     sync.WaitGroup
+	follow *follower
 
 	pushMu     sync.Mutex // serialises push config creation (per-task limit)
 	mu         sync.Mutex
@@ -56,7 +66,7 @@ func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
 	if card == nil {
 		card = defaultCard()
 	}
-	return &Handler{
+	h := &Handler{
 		exec:    exec,
 		cfg:     cfg,
 		store:   cfg.store,
@@ -65,7 +75,66 @@ func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
 		broker:  newBroker(cfg.streamBuffer),
 		pool:    newWorkers(10 * time.Second),
 		running: make(map[string]*execution),
-	}, nil
+		runner:  uuid.NewString(),
+	}
+	h.startBackground()
+	return h, nil
+}
+
+// startBackground starts what the store calls for: orphan recovery for
+// durable stores, following for shared ones.
+func (h *Handler) startBackground() {
+	ctx, stop := context.WithCancel(context.Background())
+	h.bgStop = stop
+	if r, ok := h.store.(taskstore.Reaper); ok {
+		h.bg.Go(func() { h.reap(ctx, r) })
+	}
+	if w, ok := h.store.(taskstore.Watcher); ok {
+		h.follow = newFollower(h)
+		h.bg.Go(func() { h.follow.run(ctx) })
+		h.bg.Go(func() { h.watch(ctx, w) })
+	}
+}
+
+// watch keeps a Watch running, restarting it after a failure to start
+// (the database was unreachable); after each restart every followed task
+// is re-read, since notifications may have been missed meanwhile.
+func (h *Handler) watch(ctx context.Context, w taskstore.Watcher) {
+	delay := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := w.Watch(ctx, h.follow.notify)
+		if ctx.Err() != nil {
+			return
+		}
+		h.log.Warn("a2agrpc: watching the shared task store", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+		h.follow.notify(taskstore.Notification{})
+	}
+}
+
+// stopBackground ends the background work and gives up this process's
+// runner lease, so that tasks it leaves behind are recovered at once.
+func (h *Handler) stopBackground() {
+	h.bgStop()
+	h.bg.Wait()
+	if r, ok := h.store.(taskstore.Reaper); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Release(ctx, h.runner); err != nil {
+			h.log.Warn("a2agrpc: releasing the runner lease", "err", err)
+		}
+	}
+}
+
+// update is the store update for a new task state and its event, from
+// this process: the event is pushed if the push policy selects it.
+func (h *Handler) update(next *a2av1.Task, ev *a2av1.StreamResponse) taskstore.Update {
+	return taskstore.Update{Task: next, Event: ev, Push: h.pushes(ev), Runner: h.runner}
 }
 
 func defaultCard() *a2av1.AgentCard {
@@ -95,6 +164,7 @@ func (h *Handler) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	defer h.stopBackground()
 	done := make(chan struct{})
 	go func() { h.executions.Wait(); close(done) }()
 	select {

@@ -21,6 +21,7 @@ type config struct {
 	streamBuffer     int
 	executionTimeout time.Duration
 	maxPushConfigs   int
+	pushArtifacts    bool
 }
 
 // ExtendedCardFunc returns the extended Agent Card for an authenticated
@@ -105,4 +106,10 @@ func WithMaxPushConfigsPerTask(n int) Option {
 			c.maxPushConfigs = n
 		}
 	}
+}
+
+// WithPushArtifactUpdates also sends artifact updates to push notification
+// webhooks; by default only status changes are sent.
+func WithPushArtifactUpdates(on bool) Option {
+	return func(c *config) { c.pushArtifacts = on }
 }

@@ -165,7 +165,7 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 			e.origin.start(e.version, Event{Seq: e.version, Response: taskEvent(e.task)})
 		}
 	}
-	if e.task == nil && !stream && !cfg.GetReturnImmediately() {
+	if e.task == nil && !stream && !cfg.GetReturnImmediately() && e.pushCfg == nil {
 		e.deferred = true
 		e.reveal = time.AfterFunc(revealAfter, e.materialize)
 	}
@@ -222,13 +222,20 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 			h.unclaimExecution(e)
 			return err
 		}
+		if !IsInterrupted(rec.Task.GetStatus().GetState()) {
+			// Not waiting for its caller, and not run here: another
+			// process runs it (a shared store), or ran it and died (the
+			// reaper fails it shortly).
+			h.unclaimExecution(e)
+			return busy(msg.TaskId)
+		}
 		next := withMessage(rec.Task, msg)
 		var ev *a2av1.StreamResponse
 		if IsInterrupted(rec.Task.GetStatus().GetState()) {
 			next = withStatus(next, newStatus(a2av1.TaskState_TASK_STATE_WORKING, nil))
 			ev = statusEvent(next)
 		}
-		v, err := h.store.Update(ctx, msg.TaskId, rec.Version, taskstore.Update{Task: next, Event: ev})
+		v, err := h.store.Update(ctx, msg.TaskId, rec.Version, h.update(next, ev))
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			continue
 		}

@@ -147,7 +147,7 @@ func (h *Handler) cancelIdle(ctx context.Context, id string) (*a2av1.Task, error
 		}
 		next := withStatus(rec.Task, newStatus(a2av1.TaskState_TASK_STATE_CANCELED, nil))
 		ev := statusEvent(next)
-		v, err := h.store.Update(ctx, id, rec.Version, taskstore.Update{Task: next, Event: ev})
+		v, err := h.store.Update(ctx, id, rec.Version, h.update(next, ev))
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			continue
 		}
@@ -223,34 +223,35 @@ func (h *Handler) subscribe(ctx context.Context, req *a2av1.SubscribeToTaskReque
 		return fail(storeError(err, req.GetId()))
 	}
 	snapshot := Event{Seq: rec.Version, Response: taskEvent(rec.Task)}
-	if IsTerminal(rec.Task.GetStatus().GetState()) {
-		if !resuming {
-			return fail(unsupportedIfTerminal(rec.Task, "subscribe to"))
-		}
-		if after < rec.Version {
-			s.start(rec.Version, snapshot)
-		}
-		s.finish(nil)
-		return s, t, nil
-	}
-	if !resuming {
-		s.start(rec.Version, snapshot)
-		return s, t, nil
-	}
-	missed, err := h.store.Events(ctx, req.GetId(), after)
+	terminal := IsTerminal(rec.Task.GetStatus().GetState())
 	switch {
-	case errors.Is(err, taskstore.ErrEventsTruncated):
+	case terminal && !resuming:
+		return fail(unsupportedIfTerminal(rec.Task, "subscribe to"))
+	case !resuming:
 		s.start(rec.Version, snapshot)
-	case err != nil:
-		return fail(storeError(err, req.GetId()))
-	default:
-		first := make([]Event, 0, len(missed))
-		for _, ev := range missed {
-			if ev.Seq <= rec.Version {
-				first = append(first, Event{Seq: ev.Seq, Response: ev.Response})
+	case after < rec.Version:
+		// Replay what the client missed from the log; when the log no
+		// longer reaches back that far, the current task stands in.
+		missed, err := h.store.Events(ctx, req.GetId(), after)
+		switch {
+		case errors.Is(err, taskstore.ErrEventsTruncated):
+			s.start(rec.Version, snapshot)
+		case err != nil:
+			return fail(storeError(err, req.GetId()))
+		default:
+			first := make([]Event, 0, len(missed))
+			for _, ev := range missed {
+				if ev.Seq <= rec.Version {
+					first = append(first, Event{Seq: ev.Seq, Response: ev.Response})
+				}
 			}
+			s.start(rec.Version, first...)
 		}
-		s.start(rec.Version, first...)
+	default:
+		s.start(rec.Version)
+	}
+	if terminal {
+		s.finish(nil) // a resuming client learns how the task ended, then the stream ends
 	}
 	return s, t, nil
 }

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
+)
+
+// follower brings other processes' writes into this process when the store
+// is shared ([taskstore.Watcher]): subscribers here stream, in order, the
+// events of a task that runs elsewhere, and an execution here stops when
+// another process ends its task (a CancelTask received by another replica).
+//
+// Notifications carry only (task, seq); the store's event log is the one
+// source of events, so a missed or duplicated notification costs a read,
+// never an event. Notifications for tasks nobody here follows are dropped
+// without touching the store.
+type follower struct {
+	h    *Handler
+	wake chan struct{}
+
+	mu    sync.Mutex
+	dirty map[string]struct{}
+	all   bool // notifications may have been lost: re-read every topic
+}
+
+func newFollower(h *Handler) *follower {
+	return &follower{h: h, wake: make(chan struct{}, 1), dirty: make(map[string]struct{})}
+}
+
+// notify is the Watcher callback; it never blocks.
+func (f *follower) notify(n taskstore.Notification) {
+	if n.TaskID != "" {
+		t := f.h.broker.lookup(n.TaskID)
+		if t == nil {
+			return
+		}
+		t.mu.Lock()
+		news := n.Seq > t.last
+		t.mu.Unlock()
+		f.h.broker.release(t)
+		if !news {
+			return // this process published it already
+		}
+	}
+	f.mu.Lock()
+	if n.TaskID == "" {
+		f.all = true
+	} else {
+		f.dirty[n.TaskID] = struct{}{}
+	}
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run applies notifications until ctx ends.
+func (f *follower) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		}
+		f.mu.Lock()
+		dirty, all := f.dirty, f.all
+		f.dirty, f.all = make(map[string]struct{}), false
+		f.mu.Unlock()
+		if all {
+			for _, id := range f.h.broker.ids() {
+				dirty[id] = struct{}{}
+			}
+		}
+		for id := range dirty {
+			if err := f.catchUp(ctx, id); err != nil && ctx.Err() == nil {
+				f.h.log.Warn("a2agrpc: following a task written by another process", "task", id, "err", err)
+			}
+		}
+	}
+}
+
+// catchUp publishes the logged events of a task that this process has not
+// published yet.
+func (f *follower) catchUp(ctx context.Context, id string) error {
+	t := f.h.broker.lookup(id)
+	if t == nil {
+		return nil
+	}
+	defer f.h.broker.release(t)
+	evs, err := f.h.store.Events(ctx, id, t.position())
+	if errors.Is(err, taskstore.ErrEventsTruncated) {
+		// Too far behind to replay: the current task stands in for the
+		// missed events, as it does for a fresh subscription.
+		rec, gerr := f.h.store.Get(ctx, id)
+		if gerr != nil {
+			return gerr
+		}
+		evs, err = []taskstore.Event{{Seq: rec.Version, Response: taskEvent(rec.Task)}}, nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		final := IsTerminal(eventState(ev.Response))
+		t.publish(Event{Seq: ev.Seq, Response: ev.Response}, final)
+		if final {
+			f.stopExecution(ctx, id, ev.Seq)
+		}
+	}
+	return nil
+}
+
+// stopExecution ends this process's execution of a task that another
+// process made terminal at seq.
+func (f *follower) stopExecution(ctx context.Context, id string, seq int64) {
+	e, ok := f.h.runningExecution(id)
+	if !ok || e == nil {
+		return
+	}
+	e.mu.Lock()
+	mine := e.finished || seq <= e.version
+	e.mu.Unlock()
+	if mine {
+		return
+	}
+	rec, err := f.h.store.Get(ctx, id)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	if !e.finished {
+		e.task, e.version, e.finished = rec.Task, rec.Version, true
+		e.settleLocked()
+	}
+	e.mu.Unlock()
+	e.cancel(errCanceledByClient)
+}
+
+// eventState is the task state an event reports, if any.
+func eventState(r *a2av1.StreamResponse) a2av1.TaskState {
+	switch {
+	case r.GetStatusUpdate() != nil:
+		return r.GetStatusUpdate().GetStatus().GetState()
+	case r.GetTask() != nil:
+		return r.GetTask().GetStatus().GetState()
+	}
+	return a2av1.TaskState_TASK_STATE_UNSPECIFIED
+}

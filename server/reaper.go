@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
+)
+
+// Runner leases (see [taskstore.Reaper]). A process renews its lease every
+// leaseRenew; a process that died leaves its tasks orphaned for at most
+// leaseTTL, after which any live process fails them.
+const (
+	leaseTTL   = 30 * time.Second
+	leaseRenew = 10 * time.Second
+	orphanPage = 100
+)
+
+// orphanText is the failure status of a task whose process died mid-run.
+const orphanText = "interrupted: the server running this task stopped; send the message again to retry"
+
+// reap keeps this process's lease alive and fails orphaned tasks, until ctx
+// ends.
+func (h *Handler) reap(ctx context.Context, r taskstore.Reaper) {
+	tick := time.NewTicker(leaseRenew)
+	defer tick.Stop()
+	for {
+		if err := r.KeepAlive(ctx, h.runner, leaseTTL); err != nil && ctx.Err() == nil {
+			h.log.Warn("a2agrpc: renewing the runner lease", "err", err)
+		}
+		h.failOrphans(ctx, r)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (h *Handler) failOrphans(ctx context.Context, r taskstore.Reaper) {
+	recs, err := r.Orphans(ctx, orphanPage)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("a2agrpc: looking for orphaned tasks", "err", err)
+		}
+		return
+	}
+	for _, rec := range recs {
+		if _, ok := h.runningExecution(rec.Task.GetId()); ok {
+			continue // ours after all (the lease was renewed late)
+		}
+		if err := h.failOrphan(ctx, rec); err != nil && ctx.Err() == nil {
+			h.log.Warn("a2agrpc: failing an orphaned task", "task", rec.Task.GetId(), "err", err)
+		}
+	}
+}
+
+// failOrphan moves an orphaned task to FAILED, so that its subscribers and
+// push receivers learn that it ended. A conflict means another process got
+// there first (or the task moved on): nothing to do.
+func (h *Handler) failOrphan(ctx context.Context, rec taskstore.Record) error {
+	t := rec.Task
+	msg := AgentMessage(TextPart(orphanText))
+	msg.TaskId, msg.ContextId = t.GetId(), t.GetContextId()
+	next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_FAILED, msg))
+	ev := statusEvent(next)
+	v, err := h.store.Update(ctx, t.GetId(), rec.Version, h.update(next, ev))
+	if errors.Is(err, taskstore.ErrConflict) || errors.Is(err, taskstore.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h.log.Info("a2agrpc: failed an orphaned task", "task", t.GetId(), "runner", rec.Runner)
+	if tp := h.broker.lookup(t.GetId()); tp != nil {
+		tp.publish(Event{Seq: v, Response: ev}, true)
+		h.broker.release(tp)
+	}
+	return nil
+}
