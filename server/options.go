@@ -22,6 +22,7 @@ type config struct {
 	executionTimeout time.Duration
 	maxPushConfigs   int
 	pushArtifacts    bool
+	runnerLease      time.Duration
 }
 
 // ExtendedCardFunc returns the extended Agent Card for an authenticated
@@ -38,6 +39,7 @@ func defaultConfig() config {
 	return config{
 		streamBuffer:   DefaultStreamBuffer,
 		maxPushConfigs: DefaultMaxPushConfigsPerTask,
+		runnerLease:    DefaultRunnerLease,
 		log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -112,4 +114,17 @@ func WithMaxPushConfigsPerTask(n int) Option {
 // webhooks; by default only status changes are sent.
 func WithPushArtifactUpdates(on bool) Option {
 	return func(c *config) { c.pushArtifacts = on }
+}
+
+// WithRunnerLease sets how long this process's runner lease lasts in a
+// durable store (default [DefaultRunnerLease]): the longest a task whose
+// process died stays WORKING before a live process fails it. Shorter
+// leases recover sooner but cost more store writes (one per third of the
+// lease). d <= 0 keeps the default.
+func WithRunnerLease(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.runnerLease = d
+		}
+	}
 }

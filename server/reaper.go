@@ -9,25 +9,26 @@ import (
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
-// Runner leases (see [taskstore.Reaper]). A process renews its lease every
-// leaseRenew; a process that died leaves its tasks orphaned for at most
-// leaseTTL, after which any live process fails them.
-const (
-	leaseTTL   = 30 * time.Second
-	leaseRenew = 10 * time.Second
-	orphanPage = 100
-)
+// DefaultRunnerLease is how long a process's runner lease lasts (see
+// [taskstore.Reaper] and [WithRunnerLease]).
+const DefaultRunnerLease = 30 * time.Second
+
+// orphanPage bounds the orphans failed per round.
+const orphanPage = 100
 
 // orphanText is the failure status of a task whose process died mid-run.
 const orphanText = "interrupted: the server running this task stopped; send the message again to retry"
 
 // reap keeps this process's lease alive and fails orphaned tasks, until ctx
 // ends.
+// The lease is renewed three times per lifetime, so one slow round trip to
+// the database does not make a live process look dead.
 func (h *Handler) reap(ctx context.Context, r taskstore.Reaper) {
-	tick := time.NewTicker(leaseRenew)
+	ttl := h.cfg.runnerLease
+	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
 	for {
-		if err := r.KeepAlive(ctx, h.runner, leaseTTL); err != nil && ctx.Err() == nil {
+		if err := r.KeepAlive(ctx, h.runner, ttl); err != nil && ctx.Err() == nil {
 			h.log.Warn("a2agrpc: renewing the runner lease", "err", err)
 		}
 		h.failOrphans(ctx, r)
