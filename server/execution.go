@@ -185,7 +185,7 @@ func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event fun
 	for attempt := 0; ; attempt++ {
 		next := derive(e.task)
 		ev := event(next)
-		v, err := e.h.store.Update(e.sctx, e.task.GetId(), e.version, e.h.update(next, ev))
+		v, err := e.h.write(e.sctx, e.task.GetId(), e.version, next, ev)
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			rec, gerr := e.h.store.Get(e.sctx, e.task.GetId())
 			if gerr != nil {

@@ -41,6 +41,9 @@ type Handler struct {
 	bgStop context.CancelFunc
 	bg     sync.WaitGroup
 	follow *follower
+	// delivery is nil when the card promises no push notifications or
+	// the store keeps no outbox.
+	delivery *delivery
 
 	pushMu     sync.Mutex // serialises push config creation (per-task limit)
 	mu         sync.Mutex
@@ -86,6 +89,7 @@ func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
 func (h *Handler) startBackground() {
 	ctx, stop := context.WithCancel(context.Background())
 	h.bgStop = stop
+	h.newDelivery(ctx)
 	if r, ok := h.store.(taskstore.Reaper); ok {
 		h.bg.Go(func() { h.reap(ctx, r) })
 	}
@@ -129,12 +133,6 @@ func (h *Handler) stopBackground() {
 			h.log.Warn("a2agrpc: releasing the runner lease", "err", err)
 		}
 	}
-}
-
-// update is the store update for a new task state and its event, from
-// this process: the event is pushed if the push policy selects it.
-func (h *Handler) update(next *a2av1.Task, ev *a2av1.StreamResponse) taskstore.Update {
-	return taskstore.Update{Task: next, Event: ev, Push: h.pushes(ev), Runner: h.runner}
 }
 
 func defaultCard() *a2av1.AgentCard {

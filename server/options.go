@@ -8,6 +8,7 @@ import (
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
+	"github.com/a2agrpc/a2agrpc/server/webhook"
 )
 
 // Option configures a [Handler].
@@ -23,6 +24,7 @@ type config struct {
 	maxPushConfigs   int
 	pushArtifacts    bool
 	runnerLease      time.Duration
+	webhookOpts      []webhook.Option
 }
 
 // ExtendedCardFunc returns the extended Agent Card for an authenticated
@@ -127,4 +129,13 @@ func WithRunnerLease(d time.Duration) Option {
 			c.runnerLease = d
 		}
 	}
+}
+
+// WithWebhooks configures push notification delivery: above all the
+// address policy ([webhook.WithPolicy]; by default only public addresses
+// are called), and attempts, backoff and timeouts. Delivery runs whenever
+// the card promises push notifications and the store has an outbox (every
+// store in this module does).
+func WithWebhooks(opts ...webhook.Option) Option {
+	return func(c *config) { c.webhookOpts = append(c.webhookOpts, opts...) }
 }

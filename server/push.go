@@ -57,7 +57,7 @@ func (h *Handler) CreateTaskPushNotificationConfig(ctx context.Context, req *a2a
 	if err := h.pushTask(ctx, req.GetTenant(), req.GetTaskId()); err != nil {
 		return nil, err
 	}
-	if err := validatePushConfig("", req); err != nil {
+	if err := h.validatePushConfig("", req); err != nil {
 		return nil, err
 	}
 	return h.putPushConfig(ctx, h.newPushConfig(req, req.GetTaskId(), req.GetTenant()))

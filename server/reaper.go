@@ -67,7 +67,7 @@ func (h *Handler) failOrphan(ctx context.Context, rec taskstore.Record) error {
 	msg.TaskId, msg.ContextId = t.GetId(), t.GetContextId()
 	next := withStatus(t, newStatus(a2av1.TaskState_TASK_STATE_FAILED, msg))
 	ev := statusEvent(next)
-	v, err := h.store.Update(ctx, t.GetId(), rec.Version, h.update(next, ev))
+	v, err := h.write(ctx, t.GetId(), rec.Version, next, ev)
 	if errors.Is(err, taskstore.ErrConflict) || errors.Is(err, taskstore.ErrNotFound) {
 		return nil
 	}

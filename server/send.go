@@ -235,7 +235,7 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 			next = withStatus(next, newStatus(a2av1.TaskState_TASK_STATE_WORKING, nil))
 			ev = statusEvent(next)
 		}
-		v, err := h.store.Update(ctx, msg.TaskId, rec.Version, h.update(next, ev))
+		v, err := h.write(ctx, msg.TaskId, rec.Version, next, ev)
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			continue
 		}

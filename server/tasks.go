@@ -147,7 +147,7 @@ func (h *Handler) cancelIdle(ctx context.Context, id string) (*a2av1.Task, error
 		}
 		next := withStatus(rec.Task, newStatus(a2av1.TaskState_TASK_STATE_CANCELED, nil))
 		ev := statusEvent(next)
-		v, err := h.store.Update(ctx, id, rec.Version, h.update(next, ev))
+		v, err := h.write(ctx, id, rec.Version, next, ev)
 		if errors.Is(err, taskstore.ErrConflict) && attempt < 3 {
 			continue
 		}

@@ -69,7 +69,7 @@ func (h *Handler) validateSend(req *a2av1.SendMessageRequest) error {
 		if err := h.pushSupported(); err != nil {
 			return err
 		}
-		if err := validatePushConfig("configuration.taskPushNotificationConfig.", pc); err != nil {
+		if err := h.validatePushConfig("configuration.taskPushNotificationConfig.", pc); err != nil {
 			return err
 		}
 	}
@@ -126,7 +126,7 @@ func partMediaType(p *a2av1.Part) string {
 	return ""
 }
 
-func validatePushConfig(prefix string, c *a2av1.TaskPushNotificationConfig) error {
+func (h *Handler) validatePushConfig(prefix string, c *a2av1.TaskPushNotificationConfig) error {
 	if c.GetUrl() == "" {
 		return a2agrpc.InvalidParams(prefix+"url", "is required")
 	}
@@ -146,5 +146,5 @@ func validatePushConfig(prefix string, c *a2av1.TaskPushNotificationConfig) erro
 	if a := c.GetAuthentication(); a != nil && a.GetScheme() == "" {
 		return a2agrpc.InvalidParams(prefix+"authentication.scheme", "is required when authentication is set")
 	}
-	return nil
+	return h.checkWebhook(prefix+"url", c.GetUrl())
 }

@@ -133,7 +133,10 @@ type Delivery struct {
 // delays it until the lease runs out (at-least-once delivery).
 type Outbox interface {
 	// ClaimDeliveries returns up to limit deliveries that are due, oldest
-	// first, and hides them from other claims for lease.
+	// first, and hides them from other claims for lease. Each webhook gets
+	// its notifications in order: only the oldest delivery still queued for
+	// a config (task id, config id) can be claimed, so a delivery being
+	// retried holds back the later ones of the same config.
 	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error)
 	// CompleteDelivery removes a delivery: sent, or given up on.
 	CompleteDelivery(ctx context.Context, id int64) error

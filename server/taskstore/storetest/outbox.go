@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -84,9 +85,10 @@ func testOutbox(t *testing.T, s taskstore.Store) {
 	}
 }
 
-// testOutboxLease checks that a claimed delivery that is neither completed
-// nor retried comes back once its lease runs out (its claimer died).
-func testOutboxLease(t *testing.T, s taskstore.Store) {
+// testOutboxOrder checks that one webhook gets its notifications in
+// order: a later delivery of a config cannot be claimed while an earlier one
+// is queued, even when the earlier one is leased or waiting for a retry.
+func testOutboxOrder(t *testing.T, s taskstore.Store) {
 	ob, ok := s.(taskstore.Outbox)
 	if !ok {
 		t.Skipf("%T does not implement taskstore.Outbox", s)
@@ -103,13 +105,72 @@ func testOutboxLease(t *testing.T, s taskstore.Store) {
 			t.Fatal(err)
 		}
 	}
+	claim := func() []int64 {
+		t.Helper()
+		ds, err := ob.ClaimDeliveries(ctx, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seqs []int64
+		for _, d := range ds {
+			seqs = append(seqs, d.Seq)
+		}
+		return seqs
+	}
+	first, _ := ob.ClaimDeliveries(ctx, 10, time.Minute)
+	if len(first) != 1 || first[0].Seq != 2 {
+		t.Fatalf("first claim = %+v; want only the oldest (seq 2)", first)
+	}
+	if got := claim(); len(got) != 0 {
+		t.Errorf("while seq 2 is leased, claimed %v; want nothing", got)
+	}
+	if err := ob.RetryDelivery(ctx, first[0].ID, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(); len(got) != 0 {
+		t.Errorf("while seq 2 waits for its retry, claimed %v; want nothing", got)
+	}
+	if err := ob.CompleteDelivery(ctx, first[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := ob.ClaimDeliveries(ctx, 10, time.Minute)
+	if len(second) != 1 || second[0].Seq != 3 {
+		t.Fatalf("after completing seq 2, claimed %+v; want seq 3", second)
+	}
+	if err := ob.CompleteDelivery(ctx, second[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(); fmt.Sprint(got) != "[4]" {
+		t.Errorf("then claimed %v, want [4]", got)
+	}
+}
+
+// testOutboxLease checks that a claimed delivery that is neither completed
+// nor retried comes back once its lease runs out (its claimer died).
+func testOutboxLease(t *testing.T, s taskstore.Store) {
+	ob, ok := s.(taskstore.Outbox)
+	if !ok {
+		t.Skipf("%T does not implement taskstore.Outbox", s)
+	}
+	ctx := context.Background()
+	rec := NewRecord("t1", "c1", a2av1.TaskState_TASK_STATE_SUBMITTED, 0)
+	mustCreate(t, s, rec)
+	for _, id := range []string{"a", "b", "c"} {
+		if err := s.PutPushConfig(ctx, &a2av1.TaskPushNotificationConfig{TaskId: "t1", Id: id, Url: "https://hook/" + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := withState(rec, a2av1.TaskState_TASK_STATE_WORKING, time.Second)
+	if _, err := s.Update(ctx, "t1", 1, taskstore.Update{Task: next, Event: statusEvent(next), Push: true}); err != nil {
+		t.Fatal(err)
+	}
 	first, err := ob.ClaimDeliveries(ctx, 2, 200*time.Millisecond)
-	if err != nil || len(first) != 2 || first[0].Seq != 2 || first[1].Seq != 3 {
-		t.Fatalf("claim(2) = %+v, %v; want the two oldest (seq 2, 3)", first, err)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("claim(2) = %+v, %v; want two deliveries", first, err)
 	}
 	rest, _ := ob.ClaimDeliveries(ctx, 10, time.Minute)
-	if len(rest) != 1 || rest[0].Seq != 4 {
-		t.Fatalf("second claim = %+v; want seq 4 only", rest)
+	if len(rest) != 1 {
+		t.Fatalf("second claim = %+v; want the third delivery only", rest)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

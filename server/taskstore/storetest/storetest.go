@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) taskstore.Store) {
 	t.Run("list_bad_token", func(t *testing.T) { testListBadToken(t, newStore(t)) })
 	t.Run("push_configs", func(t *testing.T) { testPushConfigs(t, newStore(t)) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, newStore(t)) })
+	t.Run("outbox_order_per_webhook", func(t *testing.T) { testOutboxOrder(t, newStore(t)) })
 	t.Run("outbox_lease", func(t *testing.T) { testOutboxLease(t, newStore(t)) })
 	t.Run("reaper", func(t *testing.T) { testReaper(t, newStore(t)) })
 }
