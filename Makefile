@@ -29,6 +29,10 @@ interop: ## Only the interop suite: a2a-go's clients against a2agrpc serve.
 bench: ## Measure the gRPC server against bare grpc-go (pinned cores, medians; see BENCHMARKS.md).
 	./scripts/bench.sh
 
+.PHONY: bench-stores
+bench-stores: ## Send+complete and streaming figures on the memory, SQLite and PostgreSQL stores (see BENCHMARKS.md).
+	./scripts/bench-stores.sh
+
 .PHONY: googleapis
 googleapis: ## Fetch the pinned googleapis protos into third_party/ (git-ignored).
 	./scripts/sync-googleapis.sh

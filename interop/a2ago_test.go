@@ -29,7 +29,8 @@ func startServer(t *testing.T) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building a2agrpc: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0")
+	store := "sqlite:" + filepath.Join(t.TempDir(), "tasks.db") // the default store kind, in a place of its own
+	cmd := exec.Command(bin, "serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", store)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -57,14 +57,14 @@ run_case() {
 for run in $(seq "$RUNS"); do
   echo "bench: run $run/$RUNS" >&2
   run_case grpc-raw grpc-raw "unary stream" baseline -addr
-  run_case a2agrpc grpc "unary stream" serve -grpc-addr
-  run_case a2agrpc-mesh mesh "unary stream" serve -grpc-addr
+  run_case a2agrpc grpc "unary stream" serve -store memory -grpc-addr
+  run_case a2agrpc-mesh mesh "unary stream" serve -store memory -grpc-addr
 done
 
 if [[ $STREAMS -gt 0 ]]; then
   echo "bench: $STREAMS idle SubscribeToTask streams" >&2
   port=$(free_port)
-  $SERVER_CPU "$BIN" serve -grpc-addr "127.0.0.1:$port" >"$OUT/idle.server.log" 2>&1 &
+  $SERVER_CPU "$BIN" serve -store memory -grpc-addr "127.0.0.1:$port" >"$OUT/idle.server.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done

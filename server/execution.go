@@ -146,7 +146,17 @@ func (e *execution) materializeLocked() error {
 	if e.reveal != nil {
 		e.reveal.Stop()
 	}
-	return e.storeNewLocked(e.task)
+	if err := e.storeNewLocked(e.task); err != nil {
+		// The task exists nowhere but here: the caller must learn that it
+		// was not accepted (typically UNAVAILABLE: the store is down)
+		// rather than receive a task nobody can find again.
+		if e.resultErr == nil {
+			e.resultErr = a2agrpc.AsError(err)
+		}
+		e.settleLocked()
+		return err
+	}
+	return nil
 }
 
 // materialize is materializeLocked for callers outside the lock.

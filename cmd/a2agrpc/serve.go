@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -19,7 +20,19 @@ import (
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
 	"github.com/a2agrpc/a2agrpc/server/httpserver"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
+	"github.com/a2agrpc/a2agrpc/server/webhook"
 )
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // runServe runs the echo agent until the context ends (SIGINT/SIGTERM),
 // then shuts down gracefully.
@@ -34,8 +47,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
 	verbose := fs.Bool("v", false, "log agent failures to stderr")
+	storeDefault := defaultStore
+	if v := os.Getenv(storeEnv); v != "" {
+		storeDefault = v
+	}
+	storeSpec := fs.String("store", storeDefault, storeUsage)
 	maxTasks := fs.Int("max-tasks", taskstore.DefaultMaxTasks, "tasks the in-memory store keeps at most")
-	retention := fs.Duration("task-retention", taskstore.DefaultTerminalRetention, "how long finished tasks are kept")
+	retention := fs.Duration("task-retention", 7*24*time.Hour, "how long finished tasks are kept")
+	lease := fs.Duration("runner-lease", server.DefaultRunnerLease, "durable stores: how long tasks of a server that died stay WORKING before another (or the restarted) server fails them")
+	pushAllow := fs.String("push-allow", "", "comma-separated addresses, CIDR prefixes or host names (*.example.com) that push notification webhooks may target although internal (loopback, private, link-local); by default only public addresses are called")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -43,6 +63,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *onePort != "" {
 		*grpcAddr, *httpAddr = *onePort, ""
 	}
+	store, closeStore, err := openStore(ctx, storeSettings{spec: *storeSpec, maxTasks: *maxTasks, retention: *retention})
+	if err != nil {
+		return fmt.Errorf("opening the task store: %w", err)
+	}
+	defer func() {
+		if err := closeStore(); err != nil {
+			fmt.Fprintln(stderr, "a2agrpc: closing the task store:", err)
+		}
+	}()
 	lis, err := net.Listen("tcp", *grpcAddr)
 	if err != nil {
 		return err
@@ -82,8 +111,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			&a2av1.AgentInterface{Url: base + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: a2agrpc.ProtocolVersion})
 	}
 	card := echo.Card(interfaces, grpcserver.MeshExtension())
-	store := taskstore.NewMemory(taskstore.WithMaxTasks(*maxTasks), taskstore.WithTerminalRetention(*retention))
-	hopts := []server.Option{server.WithAgentCard(card), server.WithTaskStore(store)}
+	policy, err := webhook.NewPolicy(splitList(*pushAllow)...)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	hopts := []server.Option{
+		server.WithAgentCard(card), server.WithTaskStore(store), server.WithRunnerLease(*lease),
+		server.WithWebhooks(webhook.WithPolicy(policy)),
+	}
 	if *verbose {
 		hopts = append(hopts, server.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,8 +18,9 @@ func TestServeAndBench(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	out, w := io.Pipe()
 	served := make(chan error, 1)
+	db := "sqlite:" + filepath.Join(t.TempDir(), "tasks.db") // the default store, in a place of its own
 	go func() {
-		served <- run(ctx, []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0"}, w, io.Discard)
+		served <- run(ctx, []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", db}, w, io.Discard)
 		w.Close()
 	}()
 	lines := bufio.NewScanner(out)
@@ -128,7 +130,10 @@ func TestServeOnePort(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	out, w := io.Pipe()
 	served := make(chan error, 1)
-	go func() { served <- run(ctx, []string{"serve", "-one-port", "127.0.0.1:0"}, w, io.Discard); w.Close() }()
+	go func() {
+		served <- run(ctx, []string{"serve", "-one-port", "127.0.0.1:0", "-store", "memory"}, w, io.Discard)
+		w.Close()
+	}()
 	lines := bufio.NewScanner(out)
 	lines.Scan()
 	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines.Text())

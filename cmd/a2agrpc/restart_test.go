@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/a2ajson"
+	"github.com/a2agrpc/a2agrpc/internal/sse"
+)
+
+// TestKillAndRestart kills `a2agrpc serve` (SIGKILL, no shutdown) with one
+// task finished and one running, restarts it on the same durable store, and
+// checks that the finished task is intact, the running one is failed as
+// orphaned, and a client resuming its stream with Last-Event-ID gets exactly
+// the events it missed and the end.
+func TestKillAndRestart(t *testing.T) {
+	bin := buildServe(t)
+	t.Run("sqlite", func(t *testing.T) {
+		testKillAndRestart(t, bin, "sqlite:"+filepath.Join(t.TempDir(), "tasks.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		testKillAndRestart(t, bin, postgresSchema(t))
+	})
+}
+
+func testKillAndRestart(t *testing.T, bin, store string) {
+	args := []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", store, "-runner-lease", "2s"}
+	first := startServe(t, bin, args...)
+
+	done := new(a2av1.SendMessageResponse)
+	postJSON(t, first+"/message:send", `{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"kept"}]}}`, done)
+	finished := done.GetTask()
+	if finished.GetStatus().GetState() != a2av1.TaskState_TASK_STATE_COMPLETED {
+		t.Fatalf("send = %v, want a completed task", done)
+	}
+
+	// A held task: read its stream up to the first event, then kill.
+	req, _ := http.NewRequest(http.MethodPost, first+"/message:stream",
+		strings.NewReader(`{"message":{"messageId":"m2","role":"ROLE_USER","parts":[{"text":"/hold"}]}}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := sse.NewReader(resp.Body, 1<<20).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := new(a2av1.StreamResponse)
+	if err := a2ajson.UnmarshalOptions.Unmarshal(ev.Data, held); err != nil {
+		t.Fatal(err)
+	}
+	heldID := held.GetTask().GetId()
+	if heldID == "" || ev.ID == "" {
+		t.Fatalf("first stream event = id %q %s; want the task with an id", ev.ID, ev.Data)
+	}
+	killServe(t, first)
+	resp.Body.Close()
+
+	second := startServe(t, bin, args...)
+	got := new(a2av1.Task)
+	getJSON(t, second+"/tasks/"+finished.GetId(), got)
+	if got.GetStatus().GetState() != a2av1.TaskState_TASK_STATE_COMPLETED || len(got.GetArtifacts()) != 1 || len(got.GetHistory()) == 0 {
+		t.Errorf("finished task after restart = %v; want it completed with its artifact and history", got)
+	}
+
+	// Resume the held task's stream where the client left off.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sub, _ := http.NewRequestWithContext(ctx, http.MethodGet, second+"/tasks/"+heldID+":subscribe", nil)
+	sub.Header.Set("Last-Event-ID", ev.ID)
+	sresp, err := http.DefaultClient.Do(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sresp.Body.Close()
+	if sresp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(sresp.Body)
+		t.Fatalf("resume: %s %s", sresp.Status, b)
+	}
+	last, _ := strconv.ParseInt(ev.ID, 10, 64)
+	r := sse.NewReader(sresp.Body, 1<<20)
+	var final *a2av1.StreamResponse
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq, _ := strconv.ParseInt(m.ID, 10, 64)
+		if seq <= last {
+			t.Errorf("event %d repeated or out of order (after %d)", seq, last)
+		}
+		last = seq
+		final = new(a2av1.StreamResponse)
+		if err := a2ajson.UnmarshalOptions.Unmarshal(m.Data, final); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := final.GetStatusUpdate().GetStatus()
+	if st.GetState() != a2av1.TaskState_TASK_STATE_FAILED || !strings.Contains(st.GetMessage().GetParts()[0].GetText(), "interrupted") {
+		t.Errorf("resumed stream ended with %v; want the orphaned task FAILED as interrupted", final)
+	}
+}
+
+// buildServe builds the a2agrpc binary, so a test can kill it for real.
+func buildServe(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "a2agrpc")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// servers maps a running server's HTTP base URL to its process.
+var servers = map[string]*exec.Cmd{}
+
+// startServe runs the binary and returns its HTTP base URL once it serves.
+func startServe(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	lines := bufio.NewScanner(stdout)
+	httpURL := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+	for lines.Scan() {
+		if u := httpURL.FindString(lines.Text()); u != "" {
+			go func() {
+				for lines.Scan() {
+				}
+			}()
+			servers[u] = cmd
+			return u
+		}
+	}
+	_ = cmd.Wait()
+	t.Fatalf("a2agrpc serve printed no HTTP address; stderr:\n%s", stderr.String())
+	return ""
+}
+
+func killServe(t *testing.T, base string) {
+	t.Helper()
+	cmd := servers[base]
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	delete(servers, base)
+}
+
+func postJSON(t *testing.T, url, body string, out proto.Message) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeJSON(t, resp, out)
+}
+
+func getJSON(t *testing.T, url string, out proto.Message) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeJSON(t, resp, out)
+}
+
+func decodeJSON(t *testing.T, resp *http.Response, out proto.Message) {
+	t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %s", resp.Request.Method, resp.Request.URL, b)
+	}
+	if err := a2ajson.UnmarshalOptions.Unmarshal(b, out); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+}
+
+// postgresDSNEnv names the PostgreSQL that tests may use; .ci/run sets it.
+const postgresDSNEnv = "A2A_TEST_POSTGRES_DSN"
+
+// postgresSchema returns a store spec for a fresh schema of the test
+// PostgreSQL, dropped when the test ends; it skips the test without one.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(postgresDSNEnv)
+	if dsn == "" {
+		t.Skip(postgresDSNEnv + " not set: skipping the PostgreSQL variant")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("%s is set but PostgreSQL is unreachable: %v", postgresDSNEnv, err)
+	}
+	schema := fmt.Sprintf("a2agrpc_cmd_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(ctx)
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
+}

@@ -1,0 +1,204 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server"
+	"github.com/a2agrpc/a2agrpc/server/taskstore/pgstore"
+)
+
+// testSchema creates a fresh schema in the test PostgreSQL, dropped when
+// the test ends; it skips the test when no PostgreSQL is configured.
+func testSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	if dsn == "" {
+		t.Skip("A2A_TEST_POSTGRES_DSN not set: skipping PostgreSQL tests")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("A2A_TEST_POSTGRES_DSN is set but PostgreSQL is unreachable: %v", err)
+	}
+	schema := fmt.Sprintf("a2agrpc_server_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		conn.Close(ctx)
+	})
+	return schema
+}
+
+// replicas returns two handlers (two server instances, each with its own
+// connection pool and listener) sharing one fresh PostgreSQL schema.
+func replicas(t *testing.T, exec server.Executor) (a, b *server.Handler) {
+	t.Helper()
+	dsn := os.Getenv("A2A_TEST_POSTGRES_DSN")
+	schema := testSchema(t, dsn)
+	open := func() *server.Handler {
+		st, err := pgstore.Open(context.Background(), dsn, pgstore.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close) // registered first, so it runs after the handler's Close
+		return newHandler(t, exec, server.WithTaskStore(st))
+	}
+	return open(), open()
+}
+
+// iterPull reads a stream one event at a time; the error is io.EOF-like
+// (errStreamEnd) once the stream ends cleanly.
+func iterPull(seq func(func(server.Event, error) bool)) (func() (*a2av1.StreamResponse, error), func()) {
+	next, stop := iterPull2(seq)
+	return func() (*a2av1.StreamResponse, error) {
+		ev, err, ok := next()
+		if !ok {
+			return nil, errStreamEnd
+		}
+		return ev.Response, err
+	}, stop
+}
+
+var errStreamEnd = errors.New("stream ended")
+
+// stepper is an agent driven by the test: it works, then emits one
+// artifact chunk per value received on steps, and completes when steps is
+// closed. started reports each execution's context, so a test can see it
+// cancelled.
+type stepper struct {
+	steps   chan string
+	started chan context.Context
+}
+
+func (s *stepper) Execute(ctx context.Context, _ *server.Request, w *server.TaskWriter) error {
+	if err := w.Working("stepping"); err != nil {
+		return err
+	}
+	s.started <- ctx
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case text, ok := <-s.steps:
+			if !ok {
+				return nil
+			}
+			if err := w.ArtifactChunk(server.TextArtifact("steps", text), i > 0, false); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// TestReplicasStreamAcross runs a task on replica A and streams it from
+// replica B: B's subscriber gets every event, in order, and the end.
+func TestReplicasStreamAcross(t *testing.T) {
+	agent := &stepper{steps: make(chan string), started: make(chan context.Context, 1)}
+	a, b := replicas(t, agent)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	origin := a.SendStreamingMessage(ctx, sendReq("go"))
+	next, stop := iterPull(origin)
+	defer stop()
+	first, err := next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskID := first.GetTask().GetId()
+	<-agent.started
+
+	got := make(chan []*a2av1.StreamResponse, 1)
+	subscribed := make(chan struct{})
+	go func() {
+		var evs []*a2av1.StreamResponse
+		for ev, err := range b.SubscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: taskID}) {
+			if err != nil {
+				t.Errorf("subscription on B: %v", err)
+				break
+			}
+			evs = append(evs, ev.Response)
+			if len(evs) == 1 {
+				close(subscribed)
+			}
+		}
+		got <- evs
+	}()
+	<-subscribed
+	for _, s := range []string{"one", "two", "three"} {
+		agent.steps <- s
+	}
+	close(agent.steps)
+
+	var evs []*a2av1.StreamResponse
+	select {
+	case evs = <-got:
+	case <-ctx.Done():
+		t.Fatal("B's subscription did not end")
+	}
+	if k := kinds(evs); k != "task:working artifact artifact artifact status:completed" {
+		t.Fatalf("B streamed %s", k)
+	}
+	var text strings.Builder
+	for _, ev := range evs[1:4] {
+		text.WriteString(ev.GetArtifactUpdate().GetArtifact().GetParts()[0].GetText())
+	}
+	if text.String() != "onetwothree" {
+		t.Errorf("B's artifact chunks = %q, want them in order", text.String())
+	}
+}
+
+// TestReplicasCancelAcross sends CancelTask to replica B for a task that
+// runs on replica A: the task is CANCELED, A's agent is stopped, and A's
+// stream of the send ends with the cancellation.
+func TestReplicasCancelAcross(t *testing.T) {
+	agent := &stepper{steps: make(chan string), started: make(chan context.Context, 1)}
+	a, b := replicas(t, agent)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	next, stop := iterPull(a.SendStreamingMessage(ctx, sendReq("go")))
+	defer stop()
+	first, err := next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentCtx := <-agent.started
+
+	task, err := b.CancelTask(ctx, &a2av1.CancelTaskRequest{Id: first.GetTask().GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state(task) != a2av1.TaskState_TASK_STATE_CANCELED {
+		t.Fatalf("CancelTask on B = %v", task)
+	}
+	select {
+	case <-agentCtx.Done():
+	case <-ctx.Done():
+		t.Fatal("the agent on A was not stopped")
+	}
+	var last *a2av1.StreamResponse
+	for {
+		ev, err := next()
+		if err != nil {
+			break
+		}
+		last = ev
+	}
+	if last.GetStatusUpdate().GetStatus().GetState() != a2av1.TaskState_TASK_STATE_CANCELED {
+		t.Errorf("A's stream ended with %v, want the cancellation", last)
+	}
+	if got, err := a.GetTask(ctx, &a2av1.GetTaskRequest{Id: first.GetTask().GetId()}); err != nil || state(got) != a2av1.TaskState_TASK_STATE_CANCELED {
+		t.Errorf("GetTask on A = %v, %v", got, err)
+	}
+}
