@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -28,8 +30,10 @@ import (
 // TestKillAndRestart kills `a2agrpc serve` (SIGKILL, no shutdown) with one
 // task finished and one running, restarts it on the same durable store, and
 // checks that the finished task is intact, the running one is failed as
-// orphaned, and a client resuming its stream with Last-Event-ID gets exactly
-// the events it missed and the end.
+// orphaned, a client resuming its stream with Last-Event-ID gets exactly
+// the events it missed and the end, and the push notification that could
+// not be delivered before the kill (the webhook was down) is delivered
+// after the restart, before the one for the failure.
 func TestKillAndRestart(t *testing.T) {
 	bin := buildServe(t)
 	t.Run("sqlite", func(t *testing.T) {
@@ -41,8 +45,11 @@ func TestKillAndRestart(t *testing.T) {
 }
 
 func testKillAndRestart(t *testing.T, bin, store string) {
-	args := []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", store, "-runner-lease", "2s"}
+	args := []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", store,
+		"-runner-lease", "2s", "-push-allow", "127.0.0.1"}
 	first := startServe(t, bin, args...)
+	hook := newReceiver(t)
+	hook.up.Store(false)
 
 	done := new(a2av1.SendMessageResponse)
 	postJSON(t, first+"/message:send", `{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"kept"}]}}`, done)
@@ -53,7 +60,8 @@ func testKillAndRestart(t *testing.T, bin, store string) {
 
 	// A held task: read its stream up to the first event, then kill.
 	req, _ := http.NewRequest(http.MethodPost, first+"/message:stream",
-		strings.NewReader(`{"message":{"messageId":"m2","role":"ROLE_USER","parts":[{"text":"/hold"}]}}`))
+		strings.NewReader(`{"message":{"messageId":"m2","role":"ROLE_USER","parts":[{"text":"/hold"}]},`+
+			`"configuration":{"taskPushNotificationConfig":{"url":"`+hook.srv.URL+`","token":"t0k"}}}`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -71,7 +79,16 @@ func testKillAndRestart(t *testing.T, bin, store string) {
 	if heldID == "" || ev.ID == "" {
 		t.Fatalf("first stream event = id %q %s; want the task with an id", ev.ID, ev.Data)
 	}
+	// Kill once the webhook has refused the WORKING notification, and the
+	// server has had a moment to record the failed attempt.
+	select {
+	case <-hook.refused:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook was never called")
+	}
+	time.Sleep(300 * time.Millisecond)
 	killServe(t, first)
+	hook.up.Store(true)
 	resp.Body.Close()
 
 	second := startServe(t, bin, args...)
@@ -120,6 +137,51 @@ func testKillAndRestart(t *testing.T, bin, store string) {
 	if st.GetState() != a2av1.TaskState_TASK_STATE_FAILED || !strings.Contains(st.GetMessage().GetParts()[0].GetText(), "interrupted") {
 		t.Errorf("resumed stream ended with %v; want the orphaned task FAILED as interrupted", final)
 	}
+
+	// The restarted server delivers what the first one could not, in order.
+	var states []a2av1.TaskState
+	for len(states) < 2 {
+		select {
+		case s := <-hook.delivered:
+			states = append(states, s)
+		case <-time.After(45 * time.Second):
+			t.Fatalf("webhook got %v after the restart; want WORKING then FAILED", states)
+		}
+	}
+	if states[0] != a2av1.TaskState_TASK_STATE_WORKING || states[1] != a2av1.TaskState_TASK_STATE_FAILED {
+		t.Errorf("webhook got %v; want WORKING (queued before the kill) then FAILED", states)
+	}
+}
+
+// receiver is a push notification webhook on loopback that can be down
+// (503) or up.
+type receiver struct {
+	srv       *httptest.Server
+	up        atomic.Bool
+	refused   chan struct{}
+	delivered chan a2av1.TaskState
+}
+
+func newReceiver(t *testing.T) *receiver {
+	h := &receiver{refused: make(chan struct{}, 100), delivered: make(chan a2av1.TaskState, 100)}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.up.Load() {
+			h.refused <- struct{}{}
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		if r.Header.Get("A2A-Notification-Token") != "t0k" {
+			t.Errorf("notification without the token: %v", r.Header)
+		}
+		b, _ := io.ReadAll(r.Body)
+		ev := new(a2av1.StreamResponse)
+		if err := a2ajson.UnmarshalOptions.Unmarshal(b, ev); err != nil {
+			t.Errorf("notification body %s: %v", b, err)
+		}
+		h.delivered <- ev.GetStatusUpdate().GetStatus().GetState()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
 }
 
 // buildServe builds the a2agrpc binary, so a test can kill it for real.
