@@ -357,7 +357,11 @@ func TestSSE(t *testing.T) {
 	}
 	e.do("POST", "/tasks/"+held.GetId()+":cancel", "")
 	for range 3 {
-		if got := <-done; !strings.HasSuffix(got, "task status:TASK_STATE_CANCELED") {
+		// The task first (SUBMITTED or already WORKING, depending on when
+		// the agent's first write lands), then the cancellation ends it.
+		got := <-done
+		_, events, _ := strings.Cut(got, " ")
+		if !strings.HasPrefix(events, "task ") || !strings.HasSuffix(events, " status:TASK_STATE_CANCELED") {
 			t.Errorf("subscription = %s", got)
 		}
 	}
