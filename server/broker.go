@@ -34,6 +34,10 @@ type topic struct {
 	subs   map[*subscriber]struct{} // allocated on first subscriber
 	closed bool
 	last   int64 // highest Seq published: later copies of an event are dropped
+
+	// fill serialises the publishers of a task shared with other processes
+	// (see Handler.publish); unused otherwise.
+	fill sync.Mutex
 }
 
 func newBroker(maxQueue int) *broker {

@@ -47,7 +47,7 @@ func (h *Handler) newDelivery(ctx context.Context) {
 	d := webhook.New(ob, opts...)
 	dl := &delivery{d: d}
 	dl.run = func() {
-		h.bg.Go(func() {
+		h.goBackground(func() {
 			if err := d.Run(ctx); err != nil && ctx.Err() == nil {
 				h.log.Error("a2agrpc: push delivery stopped", "err", err)
 			}

@@ -227,7 +227,7 @@ func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event fun
 func (e *execution) afterWriteLocked(ev Event) {
 	state := e.task.GetStatus().GetState()
 	final := IsTerminal(state)
-	e.topic.publish(ev, final)
+	e.h.publish(e.topic, ev, final)
 	if final {
 		e.finished = true
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
@@ -92,28 +93,71 @@ func (f *follower) catchUp(ctx context.Context, id string) error {
 		return nil
 	}
 	defer f.h.broker.release(t)
-	evs, err := f.h.store.Events(ctx, id, t.position())
+	t.fill.Lock()
+	ended, err := f.publishLogged(ctx, t, t.position(), 0)
+	t.fill.Unlock()
+	if ended > 0 {
+		f.stopExecution(ctx, id, ended)
+	}
+	return err
+}
+
+// publishLogged publishes a task's logged events after seq after (and
+// before seq before, when before > 0). It returns the seq of a terminal
+// event among them, or 0. Callers hold t.fill.
+func (f *follower) publishLogged(ctx context.Context, t *topic, after, before int64) (ended int64, err error) {
+	id := t.id
+	evs, err := f.h.store.Events(ctx, id, after)
 	if errors.Is(err, taskstore.ErrEventsTruncated) {
 		// Too far behind to replay: the current task stands in for the
 		// missed events, as it does for a fresh subscription.
 		rec, gerr := f.h.store.Get(ctx, id)
 		if gerr != nil {
-			return gerr
+			return 0, gerr
 		}
 		evs, err = []taskstore.Event{{Seq: rec.Version, Response: taskEvent(rec.Task)}}, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, ev := range evs {
+		if before > 0 && ev.Seq >= before {
+			break
+		}
 		final := IsTerminal(eventState(ev.Response))
 		t.publish(Event{Seq: ev.Seq, Response: ev.Response}, final)
 		if final {
-			f.stopExecution(ctx, id, ev.Seq)
+			ended = ev.Seq
 		}
 	}
-	return nil
+	return ended, nil
 }
+
+// publish is how this process publishes an event it wrote itself. On a
+// shared store, another process may have written events in between that
+// this process has not published yet (its notification still on the way);
+// they are read from the log and published first, or they would be dropped
+// as older than this one. Updates raise a task's version by one, so a
+// version gap before ev is the sign to look.
+func (h *Handler) publish(t *topic, ev Event, final bool) {
+	if h.follow == nil || ev.Seq == 0 {
+		t.publish(ev, final)
+		return
+	}
+	t.fill.Lock()
+	defer t.fill.Unlock()
+	if after := t.position(); ev.Seq-1 > after {
+		ctx, cancel := context.WithTimeout(context.Background(), fillTimeout)
+		if _, err := h.follow.publishLogged(ctx, t, after, ev.Seq); err != nil {
+			h.log.Warn("a2agrpc: reading events written by another process", "task", t.id, "err", err)
+		}
+		cancel()
+	}
+	t.publish(ev, final)
+}
+
+// fillTimeout bounds the log read of [Handler.publish].
+const fillTimeout = 5 * time.Second
 
 // stopExecution ends this process's execution of a task that another
 // process made terminal at seq.

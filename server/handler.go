@@ -40,6 +40,8 @@ type Handler struct {
 	// processes' writes, push delivery. Stopped by Close.
 	bgStop context.CancelFunc
 	bg     sync.WaitGroup
+	bgMu   sync.Mutex // guards bgDone: no background goroutine starts once Close waits
+	bgDone bool
 	follow *follower
 	// delivery is nil when the card promises no push notifications or
 	// the store keeps no outbox.
@@ -84,6 +86,15 @@ func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
 	return h, nil
 }
 
+// goBackground runs f as background work, unless Close has begun.
+func (h *Handler) goBackground(f func()) {
+	h.bgMu.Lock()
+	defer h.bgMu.Unlock()
+	if !h.bgDone {
+		h.bg.Go(f)
+	}
+}
+
 // startBackground starts what the store calls for: orphan recovery for
 // durable stores, following for shared ones.
 func (h *Handler) startBackground() {
@@ -91,6 +102,14 @@ func (h *Handler) startBackground() {
 	h.bgStop = stop
 	h.newDelivery(ctx)
 	if r, ok := h.store.(taskstore.Reaper); ok {
+		// The first lease is taken before the handler serves anything, so
+		// that no other process ever sees a task of ours without a live
+		// runner behind it.
+		kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := r.KeepAlive(kctx, h.runner, h.cfg.runnerLease); err != nil {
+			h.log.Warn("a2agrpc: taking the runner lease", "err", err)
+		}
+		cancel()
 		h.bg.Go(func() { h.reap(ctx, r) })
 	}
 	if w, ok := h.store.(taskstore.Watcher); ok {
@@ -107,8 +126,8 @@ func (h *Handler) watch(ctx context.Context, w taskstore.Watcher) {
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := w.Watch(ctx, h.follow.notify)
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() != nil || err == nil {
+			return // stopping, or the store was closed
 		}
 		h.log.Warn("a2agrpc: watching the shared task store", "err", err, "retry_in", delay)
 		select {
@@ -124,6 +143,9 @@ func (h *Handler) watch(ctx context.Context, w taskstore.Watcher) {
 // stopBackground ends the background work and gives up this process's
 // runner lease, so that tasks it leaves behind are recovered at once.
 func (h *Handler) stopBackground() {
+	h.bgMu.Lock()
+	h.bgDone = true
+	h.bgMu.Unlock()
 	h.bgStop()
 	h.bg.Wait()
 	if r, ok := h.store.(taskstore.Reaper); ok {

@@ -21,17 +21,32 @@ const orphanText = "interrupted: the server running this task stopped; send the 
 
 // reap keeps this process's lease alive and fails orphaned tasks, until ctx
 // ends.
+//
 // The lease is renewed three times per lifetime, so one slow round trip to
 // the database does not make a live process look dead.
+//
+// After this process failed to renew its lease (the database was
+// unreachable), it reaps nothing until it has renewed for a whole lease
+// again: the other processes were most likely cut off too, and they must get
+// the time to renew theirs before their tasks look orphaned.
 func (h *Handler) reap(ctx context.Context, r taskstore.Reaper) {
 	ttl := h.cfg.runnerLease
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
+	var reapAfter time.Time // zero: reap now
+	suspect := false
 	for {
-		if err := r.KeepAlive(ctx, h.runner, ttl); err != nil && ctx.Err() == nil {
-			h.log.Warn("a2agrpc: renewing the runner lease", "err", err)
+		if err := r.KeepAlive(ctx, h.runner, ttl); err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("a2agrpc: renewing the runner lease", "err", err)
+			}
+			suspect = true
+		} else if suspect {
+			suspect, reapAfter = false, time.Now().Add(ttl)
 		}
-		h.failOrphans(ctx, r)
+		if !suspect && !time.Now().Before(reapAfter) {
+			h.failOrphans(ctx, r)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -76,7 +91,7 @@ func (h *Handler) failOrphan(ctx context.Context, rec taskstore.Record) error {
 	}
 	h.log.Info("a2agrpc: failed an orphaned task", "task", t.GetId(), "runner", rec.Runner)
 	if tp := h.broker.lookup(t.GetId()); tp != nil {
-		tp.publish(Event{Seq: v, Response: ev}, true)
+		h.publish(tp, Event{Seq: v, Response: ev}, true)
 		h.broker.release(tp)
 	}
 	return nil

@@ -134,7 +134,13 @@ func TestReplicasStreamAcross(t *testing.T) {
 		}
 		got <- evs
 	}()
-	<-subscribed
+	select {
+	case <-subscribed:
+	case evs := <-got:
+		t.Fatalf("B's subscription ended before its first event: %v", kinds(evs))
+	case <-ctx.Done():
+		t.Fatal("B's subscription never started")
+	}
 	for _, s := range []string{"one", "two", "three"} {
 		agent.steps <- s
 	}

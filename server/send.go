@@ -247,7 +247,7 @@ func (h *Handler) continueTask(ctx context.Context, call *CallInfo, e *execution
 		e.req.Task = next
 		e.topic = h.broker.acquire(msg.TaskId)
 		if ev != nil {
-			e.topic.publish(Event{Seq: v, Response: ev}, false)
+			h.publish(e.topic, Event{Seq: v, Response: ev}, false)
 		}
 		return nil
 	}

@@ -154,7 +154,7 @@ func (h *Handler) cancelIdle(ctx context.Context, id string) (*a2av1.Task, error
 		if err != nil {
 			return nil, a2agrpc.AsError(err)
 		}
-		t.publish(Event{Seq: v, Response: ev}, true)
+		h.publish(t, Event{Seq: v, Response: ev}, true)
 		return next, nil
 	}
 }

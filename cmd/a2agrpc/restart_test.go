@@ -86,7 +86,7 @@ func testKillAndRestart(t *testing.T, bin, store string) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the webhook was never called")
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(time.Second)
 	killServe(t, first)
 	hook.up.Store(true)
 	resp.Body.Close()

@@ -164,7 +164,7 @@ func testOutboxLease(t *testing.T, s taskstore.Store) {
 	if _, err := s.Update(ctx, "t1", 1, taskstore.Update{Task: next, Event: statusEvent(next), Push: true}); err != nil {
 		t.Fatal(err)
 	}
-	first, err := ob.ClaimDeliveries(ctx, 2, 200*time.Millisecond)
+	first, err := ob.ClaimDeliveries(ctx, 2, time.Second)
 	if err != nil || len(first) != 2 {
 		t.Fatalf("claim(2) = %+v, %v; want two deliveries", first, err)
 	}

@@ -67,13 +67,13 @@ func testReaper(t *testing.T, s taskstore.Store) {
 		t.Errorf("after Release, Orphans = %q, want %q", got, "live submitted dead")
 	}
 	// A lease that runs out counts as released.
-	if err := r.KeepAlive(ctx, "r1", 100*time.Millisecond); err != nil {
+	if err := r.KeepAlive(ctx, "r1", time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if got := orphanIDs(); got != "submitted" {
 		t.Errorf("with a short lease, Orphans = %q, want %q", got, "submitted")
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if got := orphanIDs(); got != "live submitted dead" {
 		t.Errorf("after the lease ran out, Orphans = %q, want %q", got, "live submitted dead")
 	}
