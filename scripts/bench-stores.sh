@@ -12,24 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-3}
-DURATION=${DURATION:-5s}
-WARMUP=${WARMUP:-1s}
-C=${C:-16}
+source scripts/bench-common.sh
 DSN=${A2A_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
-OUT=.tmp/bench
-mkdir -p "$OUT"
-BIN=$OUT/a2agrpc
-go build -o "$BIN" ./cmd/a2agrpc
-
-SERVER_CPU="" LOAD_CPU=""
-if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
-  SERVER_CPU="taskset -c 1" LOAD_CPU="taskset -c 0"
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
 # run_case NAME STORE: one fresh server on STORE, unary then stream windows.
 run_case() {

@@ -13,29 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-3}
-DURATION=${DURATION:-5s}
-WARMUP=${WARMUP:-1s}
-C=${C:-16}
+source scripts/bench-common.sh
 CONNS=${CONNS:-1}
 STREAMS=${STREAMS:-10000}
-OUT=.tmp/bench
-mkdir -p "$OUT"
-BIN=$OUT/a2agrpc
-go build -o "$BIN" ./cmd/a2agrpc
-
-SERVER_CPU="" LOAD_CPU=""
-if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
-  SERVER_CPU="taskset -c 1" LOAD_CPU="taskset -c 0"
-else
-  echo "bench: taskset or a second core unavailable; server and load share cores" >&2
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
-
-# Never leave a server behind, whatever fails.
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
 # run_case NAME SERVER_CMD... : one fresh server process, then unary and stream windows
 run_case() {

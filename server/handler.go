@@ -278,3 +278,15 @@ func (h *Handler) loadTask(ctx context.Context, call *CallInfo, tenant, id strin
 	}
 	return rec, nil
 }
+
+// write stores a change of a task this process made and publishes nothing:
+// callers publish the event with the returned version. It is the one place
+// where an update's push flag and the deliverer's wake-up go together.
+func (h *Handler) write(ctx context.Context, id string, version int64, next *a2av1.Task, ev *a2av1.StreamResponse) (int64, error) {
+	u := taskstore.Update{Task: next, Event: ev, Push: h.pushes(ev), Runner: h.runner}
+	v, err := h.store.Update(ctx, id, version, u)
+	if err == nil && u.Push {
+		h.queued()
+	}
+	return v, err
+}

@@ -6,13 +6,13 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/taskstore/pgstore"
 )
@@ -98,10 +98,7 @@ func (p *tcpProxy) restore(t *testing.T) {
 // handler: calls fail with UNAVAILABLE (retryable, never INTERNAL), nothing
 // crashes, and calls succeed again once the database is back.
 func TestDatabaseOutage(t *testing.T) {
-	dsn := os.Getenv("A2A_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("A2A_TEST_POSTGRES_DSN not set: skipping the database outage test")
-	}
+	dsn := pgtest.DSN(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +108,7 @@ func TestDatabaseOutage(t *testing.T) {
 	q := u.Query()
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
-	schema := testSchema(t, dsn)
+	schema := pgtest.Schema(t, "a2agrpc_outage")
 	ctx := context.Background()
 	st, err := pgstore.Open(ctx, u.String(), pgstore.WithSchema(schema))
 	if err != nil {

@@ -3,48 +3,21 @@ package server_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/taskstore/pgstore"
 )
-
-// testSchema creates a fresh schema in the test PostgreSQL, dropped when
-// the test ends; it skips the test when no PostgreSQL is configured.
-func testSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	if dsn == "" {
-		t.Skip("A2A_TEST_POSTGRES_DSN not set: skipping PostgreSQL tests")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("A2A_TEST_POSTGRES_DSN is set but PostgreSQL is unreachable: %v", err)
-	}
-	schema := fmt.Sprintf("a2agrpc_server_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-		conn.Close(ctx)
-	})
-	return schema
-}
 
 // replicas returns two handlers (two server instances, each with its own
 // connection pool and listener) sharing one fresh PostgreSQL schema.
 func replicas(t *testing.T, exec server.Executor) (a, b *server.Handler) {
 	t.Helper()
-	dsn := os.Getenv("A2A_TEST_POSTGRES_DSN")
-	schema := testSchema(t, dsn)
+	dsn, schema := pgtest.DSN(t), pgtest.Schema(t, "a2agrpc_replicas")
 	open := func() *server.Handler {
 		st, err := pgstore.Open(context.Background(), dsn, pgstore.WithSchema(schema))
 		if err != nil {

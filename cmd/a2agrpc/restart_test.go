@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/a2ajson"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/internal/sse"
 )
 
@@ -272,33 +270,9 @@ func decodeJSON(t *testing.T, resp *http.Response, out proto.Message) {
 	}
 }
 
-// postgresDSNEnv names the PostgreSQL that tests may use; .ci/run sets it.
-const postgresDSNEnv = "A2A_TEST_POSTGRES_DSN"
-
 // postgresSchema returns a store spec for a fresh schema of the test
-// PostgreSQL, dropped when the test ends; it skips the test without one.
+// PostgreSQL; it skips the test without one.
 func postgresSchema(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv(postgresDSNEnv)
-	if dsn == "" {
-		t.Skip(postgresDSNEnv + " not set: skipping the PostgreSQL variant")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("%s is set but PostgreSQL is unreachable: %v", postgresDSNEnv, err)
-	}
-	schema := fmt.Sprintf("a2agrpc_cmd_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
+	return pgtest.WithParam(t, pgtest.DSN(t), "search_path", pgtest.Schema(t, "a2agrpc_cmd"))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 )
 
 // TestDurableAcrossReopen: everything a process stored is there for the
@@ -14,7 +15,7 @@ import (
 // runner leases.
 func TestDurableAcrossReopen(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	ctx := context.Background()
 
 	first := openIn(t, schema)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
@@ -111,7 +112,7 @@ func TestClosedStore(t *testing.T) {
 // ones after it succeed on new connections.
 func TestPoolRecoversSequential(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	s := openIn(t, schema)
 	ctx := context.Background()
 	rec := create(t, s, "t1", a2av1.TaskState_TASK_STATE_SUBMITTED)
@@ -152,7 +153,7 @@ func TestPoolRecoversSequential(t *testing.T) {
 // once per pooled connection, and every caller carries on afterwards.
 func TestPoolRecoversConcurrent(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	s := openIn(t, schema)
 	create(t, s, "t1", a2av1.TaskState_TASK_STATE_SUBMITTED)
 	adm := admin(t)

@@ -2,20 +2,14 @@ package pgstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/goleak"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 	"github.com/a2agrpc/a2agrpc/server/taskstore/storetest"
 )
@@ -24,93 +18,12 @@ import (
 // stop the sweeper and the pool, and Watch must return when told to.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// dsnEnv names the database the tests use. CI sets it; without it the
-// tests skip.
-const dsnEnv = "A2A_TEST_POSTGRES_DSN"
-
-// testDSN returns the test database's DSN, skipping the test when none is
-// configured. The tests terminate backends and drop schemas, so they refuse
-// to run against anything but a database on this machine.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		t.Skip(dsnEnv + " not set: skipping PostgreSQL tests")
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", dsnEnv, err)
-	}
-	hosts := []string{cfg.Host}
-	for _, fb := range cfg.Fallbacks {
-		hosts = append(hosts, fb.Host)
-	}
-	for _, h := range hosts {
-		if !isLoopback(h) {
-			t.Fatalf("%s names host %q: the tests only run against a loopback or Unix-socket database", dsnEnv, h)
-		}
-	}
-	return dsn
-}
-
-func isLoopback(host string) bool {
-	if strings.HasPrefix(host, "/") || host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// withParam returns dsn with a connection parameter set, whichever of the
-// two DSN forms it uses.
-func withParam(t testing.TB, dsn, key, value string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " " + key + "='" + value + "'"
-}
-
-// freshSchema returns the name of a new, unique schema that is dropped,
-// with everything in it, when the test ends. Each test working in its own
-// schema is what lets the tests run in parallel against one database.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	dsn := testDSN(t)
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "pgstore_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
-
 // openIn opens a store in schema, closed when the test ends. Its
 // connections carry the schema as application_name, which is how tests
 // find (and terminate) them.
 func openIn(t testing.TB, schema string, opts ...Option) *Store {
 	t.Helper()
-	dsn := withParam(t, testDSN(t), "application_name", schema)
+	dsn := pgtest.WithParam(t, pgtest.DSN(t), "application_name", schema)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := Open(ctx, dsn, append([]Option{WithSchema(schema)}, opts...)...)
@@ -124,7 +37,7 @@ func openIn(t testing.TB, schema string, opts ...Option) *Store {
 // newStore opens a store in a schema of its own.
 func newStore(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	return openIn(t, freshSchema(t), opts...)
+	return openIn(t, pgtest.SchemaName(t, "pgstore_test"), opts...)
 }
 
 // admin returns a connection for inspecting and sabotaging the test
@@ -133,7 +46,7 @@ func admin(t testing.TB) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, testDSN(t))
+	conn, err := pgx.Connect(ctx, pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 )
 
 func TestMigrationsEmbedded(t *testing.T) {
@@ -28,8 +30,8 @@ func TestMigrationsEmbedded(t *testing.T) {
 // all succeed, and the migrations are applied once.
 func TestConcurrentOpen(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
-	dsn := withParam(t, testDSN(t), "application_name", schema)
+	schema := pgtest.SchemaName(t, "pgstore_test")
+	dsn := pgtest.WithParam(t, pgtest.DSN(t), "application_name", schema)
 	const replicas = 4
 	var wg sync.WaitGroup
 	for range replicas {
@@ -53,7 +55,7 @@ func TestConcurrentOpen(t *testing.T) {
 // nothing in it.
 func TestReopenAppliesNothing(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	adm := admin(t)
 	applied := func() map[int32]time.Time {
 		t.Helper()

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 )
 
 // TestClaimAcrossReplicas: replicas claiming at the same time share the
 // due deliveries without ever both getting one.
 func TestClaimAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	replicas := []*Store{openIn(t, schema), openIn(t, schema), openIn(t, schema)}
 	ctx := context.Background()
 	const hooks = 30

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
@@ -16,7 +17,7 @@ import (
 // everything attached to them; tasks being worked on stay.
 func TestRetention(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	const retention = 1500 * time.Millisecond
 	s := openIn(t, schema, WithTerminalRetention(retention), WithInterruptedRetention(retention), WithSweepInterval(50*time.Millisecond))
 	ctx := context.Background()
@@ -112,7 +113,7 @@ func TestExpiredIsGone(t *testing.T) {
 // log nothing do not count.
 func TestEventTrim(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	s := openIn(t, schema, WithMaxEventsPerTask(3))
 	ctx := context.Background()
 	rec := create(t, s, "t1", a2av1.TaskState_TASK_STATE_SUBMITTED)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
@@ -78,7 +79,7 @@ func quiet(t *testing.T, notes <-chan taskstore.Notification) {
 // updates that log no event are not announced.
 func TestWatchAcrossStores(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	watcher, writer := openIn(t, schema), openIn(t, schema)
 	notes := watching(t, watcher, schema, admin(t))
 
@@ -105,7 +106,7 @@ func TestWatchAcrossStores(t *testing.T) {
 // the same database.
 func TestWatchSchemasApart(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	notes := watching(t, openIn(t, schema), schema, admin(t))
 	elsewhere := newStore(t)
 	rec := create(t, elsewhere, "t1", a2av1.TaskState_TASK_STATE_SUBMITTED)
@@ -118,7 +119,7 @@ func TestWatchSchemasApart(t *testing.T) {
 // relaying.
 func TestWatchReconnect(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	s := openIn(t, schema)
 	adm := admin(t)
 	notes := watching(t, s, schema, adm)
@@ -146,7 +147,7 @@ func TestWatchReconnect(t *testing.T) {
 // closed store cannot start one.
 func TestWatchEndsWithStore(t *testing.T) {
 	t.Parallel()
-	schema := freshSchema(t)
+	schema := pgtest.SchemaName(t, "pgstore_test")
 	s := openIn(t, schema)
 	done := make(chan error, 1)
 	go func() { done <- s.Watch(context.Background(), func(taskstore.Notification) {}) }()

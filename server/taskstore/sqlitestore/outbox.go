@@ -112,15 +112,10 @@ func (s *Store) CompleteDelivery(ctx context.Context, id int64) error {
 // delivery is gone (completed, or its config deleted).
 func (s *Store) RetryDelivery(ctx context.Context, id int64, at time.Time) error {
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
-		res, err := w.retryDelivery.ExecContext(ctx, id, at.UnixNano())
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		n, err := affected(ctx, w.retryDelivery, id, at.UnixNano())
+		if err == nil && n == 0 {
 			return taskstore.ErrNotFound
 		}
-		return nil
+		return err
 	})
 }

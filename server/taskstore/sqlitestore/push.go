@@ -44,16 +44,11 @@ func (s *Store) PutPushConfig(ctx context.Context, cfg *a2av1.TaskPushNotificati
 	}
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
 		term, wait := s.cutoffs(s.now())
-		res, err := w.putPush.ExecContext(ctx, cfg.GetTaskId(), cfg.GetId(), blob, term, wait)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		n, err := affected(ctx, w.putPush, cfg.GetTaskId(), cfg.GetId(), blob, term, wait)
+		if err == nil && n == 0 {
 			return taskstore.ErrNotFound
 		}
-		return nil
+		return err
 	})
 }
 

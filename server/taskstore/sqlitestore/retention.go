@@ -45,11 +45,8 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 		err := s.write(ctx, func(ctx context.Context, w *writer) error {
 			now := s.now()
 			term, wait := s.cutoffs(now)
-			res, err := w.sweepTasks.ExecContext(ctx, term, wait, sweepBatch)
-			if err != nil {
-				return err
-			}
-			if n, err = res.RowsAffected(); err != nil {
+			var err error
+			if n, err = affected(ctx, w.sweepTasks, term, wait, sweepBatch); err != nil {
 				return err
 			}
 			if n < sweepBatch {

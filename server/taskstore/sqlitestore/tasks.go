@@ -86,22 +86,14 @@ func (s *Store) Create(ctx context.Context, rec taskstore.Record) error {
 		term, wait := s.cutoffs(now)
 		terminalAt, waitingAt := retentionClocks(state, now)
 		insert := func() (bool, error) {
-			res, err := w.createTask.ExecContext(ctx, id, rec.Tenant, rec.Owner, rec.Task.GetContextId(),
+			n, err := affected(ctx, w.createTask, id, rec.Tenant, rec.Owner, rec.Task.GetContextId(),
 				int64(state), toNanos(rec.Updated), rec.Runner, blob, terminalAt, waitingAt)
-			if err != nil {
-				return false, err
-			}
-			n, err := res.RowsAffected()
 			return n == 1, err
 		}
 		if ok, err := insert(); ok || err != nil {
 			return err
 		}
-		res, err := w.dropExpired.ExecContext(ctx, id, term, wait)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
+		if n, err := affected(ctx, w.dropExpired, id, term, wait); err != nil {
 			return err
 		} else if n == 0 {
 			return taskstore.ErrExists
@@ -181,12 +173,8 @@ func (s *Store) Update(ctx context.Context, id string, version int64, u taskstor
 	err = s.write(ctx, func(ctx context.Context, w *writer) error {
 		now := s.now()
 		term, wait := s.cutoffs(now)
-		res, err := w.updateTask.ExecContext(ctx, id, version, blob, int64(state), u.Task.GetContextId(), updated, u.Runner,
-			taskstore.IsTerminal(state), taskstore.IsInterrupted(state), now, btoi(event != nil), term, wait)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
+		if n, err := affected(ctx, w.updateTask, id, version, blob, int64(state), u.Task.GetContextId(), updated, u.Runner,
+			taskstore.IsTerminal(state), taskstore.IsInterrupted(state), now, btoi(event != nil), term, wait); err != nil {
 			return err
 		} else if n == 0 {
 			return s.missedUpdate(ctx, w, id, term, wait)
@@ -243,11 +231,7 @@ func trimEvents(ctx context.Context, w *writer, id string, limit int) error {
 	if err := w.trimCut.QueryRowContext(ctx, rid, excess-1).Scan(&cut); err != nil {
 		return err
 	}
-	res, err := w.trimDelete.ExecContext(ctx, rid, cut)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
+	n, err := affected(ctx, w.trimDelete, rid, cut)
 	if err != nil {
 		return err
 	}

@@ -277,3 +277,13 @@ func prepareAll(ctx context.Context, prepare func(context.Context, string) (*sql
 	}
 	return nil
 }
+
+// affected runs a write statement and returns how many rows it changed,
+// which is how most writes tell "done" from "nothing there".
+func affected(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, error) {
+	res, err := stmt.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

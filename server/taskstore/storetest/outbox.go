@@ -14,19 +14,8 @@ import (
 // delivery per config, claims lease, retries count attempts, completion and
 // config deletion remove deliveries.
 func testOutbox(t *testing.T, s taskstore.Store) {
-	ob, ok := s.(taskstore.Outbox)
-	if !ok {
-		t.Skipf("%T does not implement taskstore.Outbox", s)
-	}
+	ob, rec := withWebhooks(t, s, "a", "b")
 	ctx := context.Background()
-	rec := NewRecord("t1", "c1", a2av1.TaskState_TASK_STATE_SUBMITTED, 0)
-	mustCreate(t, s, rec)
-	for _, id := range []string{"a", "b"} {
-		cfg := &a2av1.TaskPushNotificationConfig{TaskId: "t1", Id: id, Url: "https://hook/" + id, Token: "tok-" + id}
-		if err := s.PutPushConfig(ctx, cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
 	working := withState(rec, a2av1.TaskState_TASK_STATE_WORKING, time.Second)
 	v, err := s.Update(ctx, "t1", 1, taskstore.Update{Task: working, Event: statusEvent(working)}) // not pushed
 	if err != nil {
@@ -89,16 +78,8 @@ func testOutbox(t *testing.T, s taskstore.Store) {
 // order: a later delivery of a config cannot be claimed while an earlier one
 // is queued, even when the earlier one is leased or waiting for a retry.
 func testOutboxOrder(t *testing.T, s taskstore.Store) {
-	ob, ok := s.(taskstore.Outbox)
-	if !ok {
-		t.Skipf("%T does not implement taskstore.Outbox", s)
-	}
+	ob, rec := withWebhooks(t, s, "a")
 	ctx := context.Background()
-	rec := NewRecord("t1", "c1", a2av1.TaskState_TASK_STATE_SUBMITTED, 0)
-	mustCreate(t, s, rec)
-	if err := s.PutPushConfig(ctx, &a2av1.TaskPushNotificationConfig{TaskId: "t1", Id: "a", Url: "https://hook/a"}); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 3 {
 		next := withState(rec, a2av1.TaskState_TASK_STATE_WORKING, time.Duration(i+1)*time.Second)
 		if _, err := s.Update(ctx, "t1", int64(i+1), taskstore.Update{Task: next, Event: statusEvent(next), Push: true}); err != nil {
@@ -148,18 +129,8 @@ func testOutboxOrder(t *testing.T, s taskstore.Store) {
 // testOutboxLease checks that a claimed delivery that is neither completed
 // nor retried comes back once its lease runs out (its claimer died).
 func testOutboxLease(t *testing.T, s taskstore.Store) {
-	ob, ok := s.(taskstore.Outbox)
-	if !ok {
-		t.Skipf("%T does not implement taskstore.Outbox", s)
-	}
+	ob, rec := withWebhooks(t, s, "a", "b", "c")
 	ctx := context.Background()
-	rec := NewRecord("t1", "c1", a2av1.TaskState_TASK_STATE_SUBMITTED, 0)
-	mustCreate(t, s, rec)
-	for _, id := range []string{"a", "b", "c"} {
-		if err := s.PutPushConfig(ctx, &a2av1.TaskPushNotificationConfig{TaskId: "t1", Id: id, Url: "https://hook/" + id}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	next := withState(rec, a2av1.TaskState_TASK_STATE_WORKING, time.Second)
 	if _, err := s.Update(ctx, "t1", 1, taskstore.Update{Task: next, Event: statusEvent(next), Push: true}); err != nil {
 		t.Fatal(err)
@@ -183,4 +154,24 @@ func testOutboxLease(t *testing.T, s taskstore.Store) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// withWebhooks returns the store's outbox (skipping the test when it has
+// none) and task t1, created SUBMITTED with one push config per id
+// (https://hook/<id>, token tok-<id>).
+func withWebhooks(t *testing.T, s taskstore.Store, ids ...string) (taskstore.Outbox, taskstore.Record) {
+	t.Helper()
+	ob, ok := s.(taskstore.Outbox)
+	if !ok {
+		t.Skipf("%T does not implement taskstore.Outbox", s)
+	}
+	rec := NewRecord("t1", "c1", a2av1.TaskState_TASK_STATE_SUBMITTED, 0)
+	mustCreate(t, s, rec)
+	for _, id := range ids {
+		cfg := &a2av1.TaskPushNotificationConfig{TaskId: "t1", Id: id, Url: "https://hook/" + id, Token: "tok-" + id}
+		if err := s.PutPushConfig(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ob, rec
 }
