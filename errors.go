@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Error is an A2A error: a reason from the error table plus a human-readable
@@ -28,6 +30,10 @@ type Error struct {
 	// Violations name the request fields that were invalid; sent as a
 	// google.rpc.BadRequest detail on gRPC.
 	Violations []FieldViolation
+	// RetryAfter, when positive, is how long the caller should wait before
+	// trying again (rate limits): a google.rpc.RetryInfo detail on gRPC and
+	// the Retry-After header on HTTP.
+	RetryAfter time.Duration
 	cause      error
 }
 
@@ -100,6 +106,14 @@ func (e *Error) WithMeta(key, value string) *Error {
 	return &c
 }
 
+// WithRetryAfter returns a copy of e telling the caller to wait d before
+// trying again.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
 // WithCause returns a copy of e that wraps cause for logging; the cause is
 // never sent to the caller.
 func (e *Error) WithCause(cause error) *Error {
@@ -154,6 +168,11 @@ func (e *Error) GRPCStatus() *status.Status {
 			st = withBR
 		}
 	}
+	if e.RetryAfter > 0 {
+		if withRI, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)}); err == nil {
+			st = withRI
+		}
+	}
 	return st
 }
 
@@ -199,6 +218,8 @@ func FromStatus(st *status.Status) *Error {
 				e.Reason = Reason(d.GetReason())
 				e.Metadata = d.GetMetadata()
 			}
+		case *errdetails.RetryInfo:
+			e.RetryAfter = d.GetRetryDelay().AsDuration()
 		case *errdetails.BadRequest:
 			for _, v := range d.GetFieldViolations() {
 				e.Violations = append(e.Violations, FieldViolation{Field: v.GetField(), Description: v.GetDescription()})

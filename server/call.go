@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,9 @@ type CallInfo struct {
 	// Caller is the authenticated identity; "" for anonymous callers. Task
 	// visibility is scoped to it.
 	Caller string
+	// Remote is the caller's network address, nil when unknown; anonymous
+	// callers are rate limited by its host.
+	Remote net.Addr
 
 	mu        sync.Mutex
 	activated []string

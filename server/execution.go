@@ -99,10 +99,7 @@ func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) erro
 func (e *execution) storeNewLocked(t *a2av1.Task) error {
 	rec := taskstore.Record{Task: t, Owner: e.req.Caller, Tenant: e.req.Tenant, Updated: t.Status.Timestamp.AsTime(), Runner: e.h.runner}
 	if err := e.h.store.Create(e.sctx, rec); err != nil {
-		if errors.Is(err, taskstore.ErrFull) {
-			return a2agrpc.NewError(a2agrpc.ReasonResourceExhausted, "task store is full; retry later").WithCause(err)
-		}
-		return a2agrpc.AsError(err)
+		return a2agrpc.AsError(err) // ErrFull is RESOURCE_EXHAUSTED
 	}
 	e.created, e.pending, e.task, e.version = true, false, t, 1
 	if e.pushCfg != nil {

@@ -32,6 +32,8 @@ type Handler struct {
 	log    *slog.Logger
 	broker *broker
 	pool   *workers
+	// limiter is nil unless [WithRateLimit] set a rate.
+	limiter *limiter
 
 	// runner names this process in a shared store (Record.Runner), so
 	// that its tasks can be found and failed if it dies.
@@ -82,6 +84,9 @@ func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
 		running: make(map[string]*execution),
 		runner:  uuid.NewString(),
 	}
+	if cfg.ratePerSecond > 0 {
+		h.limiter = newLimiter(cfg.ratePerSecond, cfg.rateBurst)
+	}
 	h.startBackground()
 	return h, nil
 }
@@ -120,8 +125,8 @@ func (h *Handler) startBackground() {
 }
 
 // watch keeps a Watch running, restarting it after a failure to start
-// (the database was unreachable); after each restart every followed task
-// is re-read, since notifications may have been missed meanwhile.
+// (the database was unreachable). Each start re-reads every followed task
+// (Watch begins with the empty Notification).
 func (h *Handler) watch(ctx context.Context, w taskstore.Watcher) {
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -136,7 +141,6 @@ func (h *Handler) watch(ctx context.Context, w taskstore.Watcher) {
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 5*time.Second)
-		h.follow.notify(taskstore.Notification{})
 	}
 }
 
@@ -220,6 +224,11 @@ const interruptGrace = 5 * time.Second
 // the call's info.
 func (h *Handler) begin(ctx context.Context) (*CallInfo, error) {
 	call := CallInfoFrom(ctx)
+	if h.limiter != nil {
+		if err := h.limiter.allow(limitKey(call), time.Now()); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkVersion(call.Version); err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ type config struct {
 	pushArtifacts    bool
 	runnerLease      time.Duration
 	webhookOpts      []webhook.Option
+	ratePerSecond    float64
+	rateBurst        int
 }
 
 // ExtendedCardFunc returns the extended Agent Card for an authenticated
@@ -138,4 +140,13 @@ func WithRunnerLease(d time.Duration) Option {
 // store in this module does).
 func WithWebhooks(opts ...webhook.Option) Option {
 	return func(c *config) { c.webhookOpts = append(c.webhookOpts, opts...) }
+}
+
+// WithRateLimit allows each caller perSecond operations per second on
+// average and burst at once (token bucket); further calls fail with
+// RESOURCE_EXHAUSTED and a retry delay (gRPC RetryInfo, HTTP 429 with
+// Retry-After). Callers are told apart by principal, anonymous ones by
+// network address. perSecond <= 0 means no limit (the default).
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) { c.ratePerSecond, c.rateBurst = perSecond, burst }
 }

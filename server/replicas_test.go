@@ -10,23 +10,49 @@ import (
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
 	"github.com/a2agrpc/a2agrpc/server/taskstore/pgstore"
 )
 
 // replicas returns two handlers (two server instances, each with its own
 // connection pool and listener) sharing one fresh PostgreSQL schema.
 func replicas(t *testing.T, exec server.Executor) (a, b *server.Handler) {
+	return replicasWrapped(t, exec, nil)
+}
+
+// replicasWrapped is replicas with B's store wrapped by wrapB (when not nil).
+func replicasWrapped(t *testing.T, exec server.Executor, wrapB func(*pgstore.Store) taskstore.Store) (a, b *server.Handler) {
 	t.Helper()
 	dsn, schema := pgtest.DSN(t), pgtest.Schema(t, "a2agrpc_replicas")
-	open := func() *server.Handler {
+	open := func(wrap func(*pgstore.Store) taskstore.Store) *server.Handler {
 		st, err := pgstore.Open(context.Background(), dsn, pgstore.WithSchema(schema))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(st.Close) // registered first, so it runs after the handler's Close
-		return newHandler(t, exec, server.WithTaskStore(st))
+		var store taskstore.Store = st
+		if wrap != nil {
+			store = wrap(st)
+		}
+		return newHandler(t, exec, server.WithTaskStore(store))
 	}
-	return open(), open()
+	return open(nil), open(wrapB)
+}
+
+// lateListener is a shared store whose Watch starts listening only once
+// gate is closed: a replica that serves before its LISTEN is in place.
+type lateListener struct {
+	*pgstore.Store
+	gate chan struct{}
+}
+
+func (l lateListener) Watch(ctx context.Context, fn func(taskstore.Notification)) error {
+	select {
+	case <-l.gate:
+	case <-ctx.Done():
+		return nil
+	}
+	return l.Store.Watch(ctx, fn)
 }
 
 // iterPull reads a stream one event at a time; the error is io.EOF-like
@@ -134,6 +160,55 @@ func TestReplicasStreamAcross(t *testing.T) {
 	}
 	if text.String() != "onetwothree" {
 		t.Errorf("B's artifact chunks = %q, want them in order", text.String())
+	}
+}
+
+// TestReplicasListenLate: a subscription that B serves before its
+// listening connection is in place still gets every event the task logged
+// meanwhile, and its end, once B starts listening.
+func TestReplicasListenLate(t *testing.T) {
+	agent := &stepper{steps: make(chan string), started: make(chan context.Context, 1)}
+	gate := make(chan struct{})
+	a, b := replicasWrapped(t, agent, func(s *pgstore.Store) taskstore.Store { return lateListener{s, gate} })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	next, stop := iterPull(a.SendStreamingMessage(ctx, sendReq("go")))
+	defer stop()
+	first, err := next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-agent.started
+	sub, stopSub := iterPull(b.SubscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: first.GetTask().GetId()}))
+	defer stopSub()
+	evs := []*a2av1.StreamResponse{}
+	ev, err := sub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = append(evs, ev)
+	agent.steps <- "one"
+	agent.steps <- "two"
+	close(agent.steps)
+	for { // A's own stream ends: the task is complete before B listens
+		if _, err := next(); err != nil {
+			break
+		}
+	}
+	close(gate)
+	for {
+		ev, err := sub()
+		if errors.Is(err, errStreamEnd) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("subscription on B: %v", err)
+		}
+		evs = append(evs, ev)
+	}
+	if k := kinds(evs); k != "task:working artifact artifact status:completed" {
+		t.Fatalf("B streamed %s", k)
 	}
 }
 

@@ -21,6 +21,8 @@ func commands() map[string]command {
 		"serve":    {summary: "run the echo agent over gRPC (and the mesh stream)", run: runServe},
 		"bench":    {summary: "drive an A2A endpoint with concurrent workers and report throughput and latency", run: runBench},
 		"baseline": {summary: "serve the bare grpc-go echo that benchmarks compare against", run: runBaseline},
+		"certs":    {summary: "create a development CA, a server certificate and client certificates for mutual TLS", run: runCerts},
+		"apikey":   {summary: "create an API key and the hashed line for the server's key file", run: runAPIKey},
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -47,19 +46,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
 	verbose := fs.Bool("v", false, "log agent failures to stderr")
-	storeDefault := defaultStore
-	if v := os.Getenv(storeEnv); v != "" {
-		storeDefault = v
-	}
-	storeSpec := fs.String("store", storeDefault, storeUsage)
+	storeSpec := fs.String("store", defaultStore, storeUsage)
 	maxTasks := fs.Int("max-tasks", taskstore.DefaultMaxTasks, "tasks the in-memory store keeps at most")
 	retention := fs.Duration("task-retention", 7*24*time.Hour, "how long finished tasks are kept")
 	lease := fs.Duration("runner-lease", server.DefaultRunnerLease, "durable stores: how long tasks of a server that died stay WORKING before another (or the restarted) server fails them")
 	pushAllow := fs.String("push-allow", "", "comma-separated addresses, CIDR prefixes or host names (*.example.com) that push notification webhooks may target although internal (loopback, private, link-local); by default only public addresses are called")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling")
+	var secFlags securityFlags
+	secFlags.register(fs)
+	if err := flagsFromEnv(fs); err != nil {
+		fmt.Fprintln(stderr, "a2agrpc:", err)
+		return errUsage
+	}
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	sec, err := secFlags.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer sec.Close()
 	if *onePort != "" {
 		*grpcAddr, *httpAddr = *onePort, ""
 	}
@@ -92,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *advertise != "" {
 			host, _, _ = net.SplitHostPort(*advertise)
 		}
-		return "http://" + net.JoinHostPort(host, port)
+		return sec.urlScheme() + "://" + net.JoinHostPort(host, port)
 	}
 	if *onePort != "" {
 		base := httpBase(lis)
@@ -110,7 +116,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			&a2av1.AgentInterface{Url: base, ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: a2agrpc.ProtocolVersion},
 			&a2av1.AgentInterface{Url: base + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: a2agrpc.ProtocolVersion})
 	}
-	card := echo.Card(interfaces, grpcserver.MeshExtension())
+	card, err := sec.card(echo.Card(interfaces, grpcserver.MeshExtension()))
+	if err != nil {
+		lis.Close()
+		return err
+	}
 	policy, err := webhook.NewPolicy(splitList(*pushAllow)...)
 	if err != nil {
 		lis.Close()
@@ -120,6 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		server.WithAgentCard(card), server.WithTaskStore(store), server.WithRunnerLease(*lease),
 		server.WithWebhooks(webhook.WithPolicy(policy)),
 	}
+	hopts = append(hopts, sec.handlerOptions()...)
 	if *verbose {
 		hopts = append(hopts, server.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
 	}
@@ -128,7 +139,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		lis.Close()
 		return err
 	}
-	srv, err := grpcserver.New(h, grpcserver.WithReflection(*reflection))
+	srv, err := grpcserver.New(h, append(sec.grpcOptions(), grpcserver.WithReflection(*reflection))...)
 	if err != nil {
 		lis.Close()
 		return err
@@ -147,16 +158,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		hs  *httpserver.Server
 	)
 	if *onePort != "" {
-		if hs, err = httpserver.New(h); err != nil {
+		if hs, err = httpserver.New(h, sec.httpOptions()...); err != nil {
 			lis.Close()
 			return err
 		}
 		web = &http.Server{Handler: httpserver.OnePort(srv.GRPCServer(), hs), ReadHeaderTimeout: 10 * time.Second}
 		web.Protocols = new(http.Protocols)
 		web.Protocols.SetHTTP1(true)
-		web.Protocols.SetUnencryptedHTTP2(true)
+		web.Protocols.SetUnencryptedHTTP2(sec.tls == nil)
+		web.Protocols.SetHTTP2(sec.tls != nil)
 		go func() {
-			err := web.Serve(lis)
+			err := sec.serveHTTP(web, lis)
 			if errors.Is(err, http.ErrServerClosed) {
 				err = nil
 			}
@@ -168,18 +180,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "a2agrpc: serving %q (A2A %s) on gRPC %s\n", card.GetName(), a2agrpc.ProtocolVersion, lis.Addr())
 	}
 	if httpLis != nil {
-		if hs, err = httpserver.New(h); err != nil {
+		if hs, err = httpserver.New(h, sec.httpOptions()...); err != nil {
 			httpLis.Close()
 			srv.Stop()
 			return err
 		}
 		web = &http.Server{Handler: hs, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := web.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			if err := sec.serveHTTP(web, httpLis); !errors.Is(err, http.ErrServerClosed) {
 				served <- err
 			}
 		}()
-		fmt.Fprintf(stdout, "a2agrpc: HTTP+JSON, JSON-RPC (%s) and the Agent Card (%s) on http://%s\n", httpserver.JSONRPCPath, httpserver.WellKnownCardPath, httpLis.Addr())
+		fmt.Fprintf(stdout, "a2agrpc: HTTP+JSON, JSON-RPC (%s) and the Agent Card (%s) on %s://%s\n", httpserver.JSONRPCPath, httpserver.WellKnownCardPath, sec.urlScheme(), httpLis.Addr())
 	}
 
 	select {

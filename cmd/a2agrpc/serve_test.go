@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"regexp"
@@ -15,30 +17,13 @@ import (
 // TestServeAndBench runs the main job on a free port and drives it with the
 // load tool over real TCP, in every mode and on both transports.
 func TestServeAndBench(t *testing.T) {
-	ctx, stop := context.WithCancel(context.Background())
-	out, w := io.Pipe()
-	served := make(chan error, 1)
 	db := "sqlite:" + filepath.Join(t.TempDir(), "tasks.db") // the default store, in a place of its own
-	go func() {
-		served <- run(ctx, []string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", db}, w, io.Discard)
-		w.Close()
-	}()
-	lines := bufio.NewScanner(out)
-	if !lines.Scan() {
-		t.Fatal("serve printed nothing")
-	}
-	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines.Text())
+	lines, stop := serveInProcess(t, 2, "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", db)
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines[0])
 	if addr == "" {
-		t.Fatalf("no address in %q", lines.Text())
+		t.Fatalf("no address in %q", lines[0])
 	}
-	if !lines.Scan() {
-		t.Fatal("serve printed no HTTP address")
-	}
-	httpBase := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(lines.Text())
-	go func() { // drain the rest of serve's output
-		for lines.Scan() {
-		}
-	}()
+	httpBase := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(lines[1])
 
 	for _, tc := range [][]string{
 		{"-target", "grpc", "-mode", "unary"},
@@ -75,14 +60,8 @@ func TestServeAndBench(t *testing.T) {
 			}
 		})
 	}
-	stop()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -127,23 +106,11 @@ func TestBench_badFlags(t *testing.T) {
 // TestServeOnePort serves gRPC, the mesh stream, REST and JSON-RPC on one
 // port and drives each.
 func TestServeOnePort(t *testing.T) {
-	ctx, stop := context.WithCancel(context.Background())
-	out, w := io.Pipe()
-	served := make(chan error, 1)
-	go func() {
-		served <- run(ctx, []string{"serve", "-one-port", "127.0.0.1:0", "-store", "memory"}, w, io.Discard)
-		w.Close()
-	}()
-	lines := bufio.NewScanner(out)
-	lines.Scan()
-	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines.Text())
+	lines, stop := serveInProcess(t, 1, "-one-port", "127.0.0.1:0", "-store", "memory")
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(lines[0])
 	if addr == "" {
-		t.Fatalf("no address in %q", lines.Text())
+		t.Fatalf("no address in %q", lines[0])
 	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
 	for _, tc := range [][]string{
 		{"-target", "grpc", "-addr", addr, "-mode", "unary"},
 		{"-target", "mesh", "-addr", addr, "-mode", "stream"},
@@ -158,13 +125,45 @@ func TestServeOnePort(t *testing.T) {
 			t.Errorf("%v: %s", tc, stdout.String())
 		}
 	}
-	stop()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatal(err)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serveInProcess runs `a2agrpc serve args...` in this process and returns
+// the first n lines it prints (its addresses); stop shuts it down and
+// returns its error, or a timeout error if it does not stop.
+func serveInProcess(t *testing.T, n int, args ...string) (lines []string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, w := io.Pipe()
+	served := make(chan error, 1)
+	go func() {
+		served <- run(ctx, append([]string{"serve"}, args...), w, io.Discard)
+		w.Close()
+	}()
+	sc := bufio.NewScanner(out)
+	for len(lines) < n && sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) < n {
+		cancel()
+		t.Fatalf("serve printed %q, want %d lines", lines, n)
+	}
+	go func() { // drain the rest of serve's output
+		for sc.Scan() {
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("one-port serve did not shut down")
+	}()
+	return lines, func() error {
+		cancel()
+		select {
+		case err := <-served:
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			return nil
+		case <-time.After(15 * time.Second):
+			return errors.New("serve did not shut down")
+		}
 	}
 }

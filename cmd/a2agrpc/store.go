@@ -18,7 +18,8 @@ import (
 // keeps its tasks across restarts with nothing installed.
 const defaultStore = "sqlite:a2agrpc.db"
 
-// storeEnv overrides the -store default, for containers.
+// storeEnv sets -store from the environment (as [flagsFromEnv] does for
+// every serve flag), for containers.
 const storeEnv = "A2AGRPC_STORE"
 
 const storeUsage = `where tasks are kept: "memory" (lost on exit), "sqlite:PATH" (durable, one process; the default), ` +

@@ -284,7 +284,7 @@ func (s *session) dispatch(f *meshv1.Request, draining bool) {
 		s.mu.Lock()
 		s.inFlight[id] = cancel
 		s.mu.Unlock()
-		info := &server.CallInfo{Version: s.base.Version, Caller: s.base.Caller,
+		info := &server.CallInfo{Version: s.base.Version, Caller: s.base.Caller, Remote: s.base.Remote,
 			Extensions: server.SplitList(append(slices.Clone(s.base.Extensions), f.GetExtensions()...)...)}
 		s.requests.Add(1)
 		go s.serve(server.WithCallInfo(ctx, info), cancel, info, f)

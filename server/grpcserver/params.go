@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/server"
@@ -27,6 +28,9 @@ func callInfo(ctx context.Context, identity IdentityFunc) *server.CallInfo {
 	}
 	if identity != nil {
 		info.Caller = identity(ctx)
+	}
+	if p, ok := peer.FromContext(ctx); ok {
+		info.Remote = p.Addr
 	}
 	return info
 }

@@ -35,6 +35,8 @@ type Server struct {
 
 // New builds the server. The interceptor chain, outermost first, is:
 //
+//  0. recovery, so that a panic in an interceptor of step 1 (auth,
+//     metrics) cannot kill the process either;
 //  1. interceptors from [WithInterceptors] (auth, metrics, logging), in the
 //     order given, so they see every call including rejected ones;
 //  2. service parameters: a2a-version / a2a-extensions metadata into the
@@ -52,9 +54,9 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	recover := recovery.WithRecoveryHandler(func(p any) error {
 		return a2agrpc.NewError(a2agrpc.ReasonInternal, "").WithCause(fmt.Errorf("panic: %v", p))
 	})
-	unary := append(append([]grpc.UnaryServerInterceptor{}, cfg.unary...),
+	unary := append(append([]grpc.UnaryServerInterceptor{recovery.UnaryServerInterceptor(recover)}, cfg.unary...),
 		unaryParams(cfg.identity), recovery.UnaryServerInterceptor(recover))
-	stream := append(append([]grpc.StreamServerInterceptor{}, cfg.stream...),
+	stream := append(append([]grpc.StreamServerInterceptor{recovery.StreamServerInterceptor(recover)}, cfg.stream...),
 		streamParams(cfg.identity), recovery.StreamServerInterceptor(recover))
 	gopts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unary...),

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -57,9 +59,7 @@ func writeError(w http.ResponseWriter, err error) {
 
 func writeErrorStatus(w http.ResponseWriter, e *a2agrpc.Error, httpStatus int) {
 	w.Header().Set("Content-Type", a2agrpc.MediaTypeJSON)
-	if httpStatus == http.StatusServiceUnavailable || httpStatus == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
-	}
+	setRetryAfter(w, e, httpStatus)
 	w.Header().Del("Content-Length")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body(e, httpStatus))
@@ -111,4 +111,15 @@ func routingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 		e = a2agrpc.Errorf(a2agrpc.ReasonMethodNotFound, "method %s is not allowed for %s", r.Method, r.URL.Path)
 	}
 	writeErrorStatus(w, e, httpStatus)
+}
+
+// setRetryAfter tells clients of a 429 or 503 when to come back: the
+// error's own delay (rate limits know it), else one second.
+func setRetryAfter(w http.ResponseWriter, e *a2agrpc.Error, httpStatus int) {
+	switch {
+	case e.RetryAfter > 0:
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	case httpStatus == http.StatusServiceUnavailable || httpStatus == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "1")
+	}
 }

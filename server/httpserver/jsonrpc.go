@@ -44,6 +44,9 @@ type rpcError struct {
 	Code    int               `json:"code"`
 	Message string            `json:"message"`
 	Data    []json.RawMessage `json:"data,omitempty"`
+	// err is the error rendered, kept for the response headers it implies
+	// (Retry-After).
+	err *a2agrpc.Error
 }
 
 var nullID = json.RawMessage("null")
@@ -108,7 +111,7 @@ var methods = map[string]method{
 // error table, ErrorInfo (and BadRequest) in data.
 func rpcErr(err error) *rpcError {
 	e := a2agrpc.AsError(err)
-	out := &rpcError{Code: e.JSONRPCCode(), Message: e.Message}
+	out := &rpcError{Code: e.JSONRPCCode(), Message: e.Message, err: e}
 	for _, d := range e.GRPCStatus().Proto().GetDetails() {
 		if raw, err := protojson.Marshal(d); err == nil {
 			out.Data = append(out.Data, raw)
@@ -326,7 +329,20 @@ func decodeParams(m method, raw json.RawMessage) (proto.Message, error) {
 }
 
 func writeRPC(w http.ResponseWriter, resp rpcResponse) {
+	writeRPCStatus(w, resp, http.StatusOK)
+}
+
+// writeRPCStatus writes a JSON-RPC response with an HTTP status other than
+// 200: errors raised before the JSON-RPC layer (authentication) keep the
+// status HTTP clients and proxies act on.
+func writeRPCStatus(w http.ResponseWriter, resp rpcResponse, httpStatus int) {
 	w.Header().Set("Content-Type", a2agrpc.MediaTypeJSON)
+	if resp.Error != nil && resp.Error.err != nil {
+		setRetryAfter(w, resp.Error.err, httpStatus)
+	}
+	if httpStatus != http.StatusOK {
+		w.WriteHeader(httpStatus)
+	}
 	_, _ = w.Write(resp.encode())
 }
 

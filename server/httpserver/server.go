@@ -19,6 +19,7 @@ type Option func(*config)
 
 type config struct {
 	identity  IdentityFunc
+	auth      AuthFunc
 	maxBody   int64
 	keepAlive time.Duration
 }
@@ -32,6 +33,11 @@ const (
 // WithIdentity sets how the caller's identity is read from a request
 // (default: anonymous).
 func WithIdentity(f IdentityFunc) Option { return func(c *config) { c.identity = f } }
+
+// WithAuth authenticates every A2A route (REST, SSE and JSON-RPC) with f.
+// The Agent Card and the OpenAPI document stay public, as clients need them
+// to learn how to authenticate.
+func WithAuth(f AuthFunc) Option { return func(c *config) { c.auth = f } }
 
 // WithMaxBody bounds request bodies (default 4 MiB, like the gRPC server's
 // message limit); larger ones get 413. n <= 0 keeps the default.
@@ -68,6 +74,11 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	cfg := config{maxBody: DefaultMaxBody, keepAlive: DefaultKeepAlive}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.auth != nil && cfg.identity == nil {
+		// Authenticated but anonymous to the handler: every caller would
+		// own every task.
+		return nil, errors.New("httpserver: WithAuth needs WithIdentity, or tasks are shared by all callers")
 	}
 	s := &Server{h: h, cfg: cfg, mux: http.NewServeMux()}
 	s.drain, s.stop = context.WithCancelCause(context.Background())
@@ -107,10 +118,10 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	}
 	s.mux.Handle(WellKnownCardPath, card)
 	s.mux.Handle(OpenAPIPath, openAPIHandler())
-	rpc := withParams(cfg.identity, cfg.maxBody, http.HandlerFunc(s.jsonrpc))
+	rpc := withParams(cfg, true, http.HandlerFunc(s.jsonrpc))
 	s.mux.Handle(JSONRPCPath, rpc)
 	s.mux.Handle(JSONRPCPath+"/", rpc)
-	s.mux.Handle("/", withParams(cfg.identity, cfg.maxBody, s.rest))
+	s.mux.Handle("/", withParams(cfg, false, s.rest))
 	return s, nil
 }
 

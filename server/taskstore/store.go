@@ -11,10 +11,12 @@ import (
 
 // Errors a Store returns. The server maps them to A2A errors.
 var (
-	ErrNotFound         = errors.New("taskstore: not found")
-	ErrExists           = errors.New("taskstore: already exists")
-	ErrConflict         = errors.New("taskstore: version conflict")
-	ErrFull             = errors.New("taskstore: full")
+	ErrNotFound = errors.New("taskstore: not found")
+	ErrExists   = errors.New("taskstore: already exists")
+	ErrConflict = &storeError{msg: "taskstore: version conflict",
+		a2a: a2agrpc.NewError(a2agrpc.ReasonUnavailable, "the task is being changed concurrently; retry")}
+	ErrFull = &storeError{msg: "taskstore: full",
+		a2a: a2agrpc.NewError(a2agrpc.ReasonResourceExhausted, "the task store is full; retry later")}
 	ErrInvalidPageToken = errors.New("taskstore: invalid page token")
 	// ErrEventsTruncated is returned by Events when the requested position is
 	// older than the oldest event the store still keeps.
@@ -25,6 +27,28 @@ var (
 	// retryable status rather than an internal error.
 	ErrUnavailable = a2agrpc.ErrUnavailable
 )
+
+// storeError is a store condition a caller may act on (errors.Is matches
+// it by identity) that also has a meaning on the wire: a2agrpc.AsError
+// finds the A2A error through As, so a conflict the server gave up
+// retrying, or a full disk, reaches the client as a retryable error rather
+// than INTERNAL. It does not match A2A errors in errors.Is, so retry loops
+// never mistake an outage for a conflict.
+type storeError struct {
+	msg string
+	a2a *a2agrpc.Error
+}
+
+func (e *storeError) Error() string { return e.msg }
+
+// As lets errors.As(err, **a2agrpc.Error) see the wire error.
+func (e *storeError) As(target any) bool {
+	if t, ok := target.(**a2agrpc.Error); ok {
+		*t = e.a2a
+		return true
+	}
+	return false
+}
 
 // Record is a stored task and the bookkeeping around it.
 //
@@ -146,9 +170,9 @@ type Outbox interface {
 }
 
 // Notification says that a task logged the event Seq. A Notification with
-// an empty TaskID says that notifications may have been missed (the
-// listening connection was re-established): a watcher must then re-read
-// every task it follows.
+// an empty TaskID says that notifications may have been missed (listening
+// just started, or the listening connection was re-established): a watcher
+// must then re-read every task it follows.
 type Notification struct {
 	TaskID string
 	Seq    int64
@@ -160,8 +184,10 @@ type Notification struct {
 type Watcher interface {
 	// Watch calls fn for every event that any process logs (its own
 	// included) until ctx is done, in log order for each task. fn must not
-	// block. Watch returns when ctx is done, or at once with an error if
-	// it cannot start listening.
+	// block. Each time listening (re)starts, Watch first calls fn with the
+	// empty Notification, since anything logged before was not heard.
+	// Watch returns when ctx is done, or at once with an error if it
+	// cannot start listening.
 	Watch(ctx context.Context, fn func(Notification)) error
 }
 

@@ -52,10 +52,11 @@ func channelFor(schema string) string {
 // outside the pool, for as long as it runs: a LISTEN lasts as long as its
 // session, and a pooled connection would be handed to other work.
 //
-// If that connection is lost, Watch reconnects with capped exponential
-// backoff and then calls fn(Notification{}): whatever was notified while
-// it was away is lost, so watchers must re-read what they follow. Watch also
-// returns when the store is closed.
+// Once listening, Watch calls fn(Notification{}): whatever was logged before
+// the LISTEN took effect was not heard, so the watcher must re-read what it
+// follows. If the connection is lost, Watch reconnects with capped
+// exponential backoff and says so the same way. Watch also returns when the
+// store is closed.
 func (s *Store) Watch(ctx context.Context, fn func(taskstore.Notification)) error {
 	if s.closed.Load() {
 		return s.fail(ctx, errClosed)
@@ -69,12 +70,12 @@ func (s *Store) Watch(ctx context.Context, fn func(taskstore.Notification)) erro
 		return s.fail(ctx, err)
 	}
 	for {
+		fn(taskstore.Notification{})
 		s.relay(ctx, conn, fn)
 		closeConn(conn)
 		if conn = s.relisten(ctx); conn == nil {
 			return nil
 		}
-		fn(taskstore.Notification{})
 	}
 }
 

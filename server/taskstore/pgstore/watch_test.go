@@ -16,7 +16,8 @@ import (
 
 // watching runs s.Watch until the test ends and returns what it reports.
 // It returns once the listening connection is subscribed, so that nothing
-// the test does afterwards can be missed.
+// the test does afterwards can be missed, and after the empty notification
+// that says so.
 func watching(t *testing.T, s *Store, schema string, adm *pgx.Conn) <-chan taskstore.Notification {
 	t.Helper()
 	notes := make(chan taskstore.Notification, 100)
@@ -35,6 +36,9 @@ func watching(t *testing.T, s *Store, schema string, adm *pgx.Conn) <-chan tasks
 		}
 	})
 	waitListening(t, adm, schema, 1)
+	if n := next(t, notes); n != (taskstore.Notification{}) {
+		t.Fatalf("first notification %+v, want the empty one that starts listening", n)
+	}
 	return notes
 }
 
