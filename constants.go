@@ -30,3 +30,9 @@ const (
 	MediaTypeJSON        = "application/json"
 	MediaTypeEventStream = "text/event-stream"
 )
+
+// MeshExtensionURI identifies the a2agrpc mesh stream (one bidirectional
+// gRPC stream multiplexing A2A operations) among an Agent Card's
+// capabilities.extensions. Standard clients ignore it; this module's client
+// prefers it when an agent advertises it next to a gRPC interface.
+const MeshExtensionURI = "https://a2agrpc.dev/ext/mesh/v1"

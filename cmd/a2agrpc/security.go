@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,14 +149,6 @@ func (sec *security) Close() {
 	}
 }
 
-// urlScheme is the scheme of the HTTP interfaces the card advertises.
-func (sec *security) urlScheme() string {
-	if sec.tls != nil {
-		return "https"
-	}
-	return "http"
-}
-
 // card declares the enforced security in the card, then signs it: the
 // signature covers what the server promises.
 func (sec *security) card(card *a2av1.AgentCard) (*a2av1.AgentCard, error) {
@@ -194,15 +184,6 @@ func (sec *security) httpOptions() []httpserver.Option {
 		return nil
 	}
 	return []httpserver.Option{httpserver.WithAuth(sec.authn.HTTP), httpserver.WithIdentity(auth.HTTPIdentity)}
-}
-
-// serveHTTP serves web on l, over TLS when TLS is configured.
-func (sec *security) serveHTTP(web *http.Server, l net.Listener) error {
-	if sec.tls == nil {
-		return web.Serve(l)
-	}
-	web.TLSConfig = sec.tls
-	return web.ServeTLS(l, "", "")
 }
 
 // flagsFromEnv lets every flag of fs be set from the environment as

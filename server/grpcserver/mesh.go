@@ -23,8 +23,9 @@ import (
 )
 
 // MeshExtensionURI identifies the mesh extension in an Agent Card's
-// capabilities.extensions.
-const MeshExtensionURI = "https://a2agrpc.dev/ext/mesh/v1"
+// capabilities.extensions (the root package holds it, so that the client
+// need not import the server).
+const MeshExtensionURI = a2agrpc.MeshExtensionURI
 
 // MeshExtension is the card entry advertising the mesh stream. It is not
 // required, so standard A2A clients ignore it.
@@ -389,6 +390,11 @@ func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, inf
 		})
 	case *meshv1.Request_SubscribeToTask:
 		s.stream(ctx, r, true, func(ctx context.Context) iter.Seq2[server.Event, error] {
+			// A positive resume_after is the mesh's Last-Event-ID: replay
+			// what the client missed instead of starting over.
+			if after := f.GetResumeAfter(); after > 0 {
+				return h.ResubscribeToTask(ctx, op.SubscribeToTask, after)
+			}
 			return h.SubscribeToTask(ctx, op.SubscribeToTask)
 		})
 	}

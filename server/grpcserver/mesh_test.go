@@ -18,6 +18,7 @@ import (
 	"github.com/a2agrpc/a2agrpc/examples/echo"
 	meshv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/mesh/v1"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
 )
 
@@ -355,6 +356,73 @@ func TestMesh_activatedExtensionsOnEveryFirstFrame(t *testing.T) {
 	for _, r := range []*meshv1.Response{ok, failed} {
 		if len(r.GetActivatedExtensions()) != 1 || r.GetActivatedExtensions()[0] != ext {
 			t.Errorf("frame %v: activated extensions %v, want [%s]", r.GetResult(), r.GetActivatedExtensions(), ext)
+		}
+	}
+	c.stream.CloseSend()
+	<-c.closedErr
+}
+
+// A subscription with resume_after replays exactly the events after that
+// sequence number, as SSE's Last-Event-ID does, then follows live ones.
+// The task stays open (event logs of finished tasks may be discarded), so
+// the test ends it by cancelling.
+func TestMesh_subscribeResumesAfterSequence(t *testing.T) {
+	steps := server.ExecutorFunc(func(ctx context.Context, _ *server.Request, w *server.TaskWriter) error {
+		if err := w.Working("stepping"); err != nil {
+			return err
+		}
+		for i := range 3 {
+			if err := w.ArtifactChunk(server.TextArtifact("steps", fmt.Sprint(i)), i > 0, false); err != nil {
+				return err
+			}
+		}
+		<-ctx.Done()
+		return context.Cause(ctx)
+	})
+	ts := start(t, setup{exec: steps})
+	c := openMesh(t, ts, context.Background())
+	type seqEvent struct {
+		seq  int64
+		kind string
+	}
+	read := func(ch chan *meshv1.Response, n int) []seqEvent {
+		t.Helper()
+		var out []seqEvent
+		for len(out) < n {
+			r := next(t, ch)
+			if r.GetEvent() == nil {
+				t.Fatalf("frame %v, want an event", r)
+			}
+			out = append(out, seqEvent{r.GetSequence(), kinds([]*a2av1.StreamResponse{r.GetEvent()})})
+		}
+		return out
+	}
+	sendFrames := c.do(&meshv1.Request{RequestId: 1, Operation: &meshv1.Request_SendStreamingMessage{SendStreamingMessage: send("go")}})
+	first := next(t, sendFrames)
+	taskID := first.GetEvent().GetTask().GetId()
+	seen := append([]seqEvent{{first.GetSequence(), "task:TASK_STATE_WORKING"}}, read(sendFrames, 3)...)
+
+	// The client saw the task and the first chunk, then lost the stream.
+	after := seen[1].seq
+	resumed := c.do(&meshv1.Request{RequestId: 2, ResumeAfter: after,
+		Operation: &meshv1.Request_SubscribeToTask{SubscribeToTask: &a2av1.SubscribeToTaskRequest{Id: taskID}}})
+	if got, want := read(resumed, 2), seen[2:]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("resumed after seq %d: %v, want %v", after, got, want)
+	}
+	// Live events follow the replay, then the end.
+	if _, err := ts.a2a.CancelTask(context.Background(), &a2av1.CancelTaskRequest{Id: taskID}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(resumed, 1); got[0].seq <= seen[3].seq || got[0].kind != "status:TASK_STATE_CANCELED" {
+		t.Errorf("live event after the replay = %v, want CANCELED after seq %d", got, seen[3].seq)
+	}
+	if r := next(t, resumed); r.GetEnd() == nil {
+		t.Errorf("resumed subscription frame %v, want end", r)
+	}
+	// The original streaming send ends too, with the cancellation.
+	for {
+		if r := next(t, sendFrames); r.GetEnd() != nil || r.GetError() != nil {
+			break
 		}
 	}
 	c.stream.CloseSend()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -52,11 +53,14 @@ type rpcError struct {
 var nullID = json.RawMessage("null")
 
 // method is one A2A operation by its v1.0 JSON-RPC name: how to read its
-// params and run it. Exactly one of unary and stream is set.
+// params and run it. Exactly one of unary and stream is set. stream gets
+// the event sequence number a reconnecting client resumes after (its
+// Last-Event-ID), or -1; only SubscribeToTask can resume, a send stream
+// always starts anew.
 type method struct {
 	params func() proto.Message
 	unary  func(context.Context, *server.Handler, proto.Message) (proto.Message, error)
-	stream func(context.Context, *server.Handler, proto.Message) iter.Seq2[server.Event, error]
+	stream func(ctx context.Context, h *server.Handler, p proto.Message, after int64) iter.Seq2[server.Event, error]
 }
 
 // methods is the table of the eleven operations.
@@ -66,7 +70,7 @@ var methods = map[string]method{
 			return h.SendMessage(ctx, p.(*a2av1.SendMessageRequest))
 		}},
 	"SendStreamingMessage": {params: func() proto.Message { return &a2av1.SendMessageRequest{} },
-		stream: func(ctx context.Context, h *server.Handler, p proto.Message) iter.Seq2[server.Event, error] {
+		stream: func(ctx context.Context, h *server.Handler, p proto.Message, _ int64) iter.Seq2[server.Event, error] {
 			return h.SendStreamingMessage(ctx, p.(*a2av1.SendMessageRequest))
 		}},
 	"GetTask": {params: func() proto.Message { return &a2av1.GetTaskRequest{} },
@@ -82,8 +86,8 @@ var methods = map[string]method{
 			return h.CancelTask(ctx, p.(*a2av1.CancelTaskRequest))
 		}},
 	"SubscribeToTask": {params: func() proto.Message { return &a2av1.SubscribeToTaskRequest{} },
-		stream: func(ctx context.Context, h *server.Handler, p proto.Message) iter.Seq2[server.Event, error] {
-			return h.SubscribeToTask(ctx, p.(*a2av1.SubscribeToTaskRequest))
+		stream: func(ctx context.Context, h *server.Handler, p proto.Message, after int64) iter.Seq2[server.Event, error] {
+			return h.ResubscribeToTask(ctx, p.(*a2av1.SubscribeToTaskRequest), after)
 		}},
 	"CreateTaskPushNotificationConfig": {params: func() proto.Message { return &a2av1.TaskPushNotificationConfig{} },
 		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
@@ -236,9 +240,15 @@ func (s *Server) jsonrpcBatch(w http.ResponseWriter, r *http.Request, raw []byte
 
 // jsonrpcStream answers a streaming method with 200 and SSE, delivering
 // even an immediate failure as an event: JSON-RPC streaming clients read
-// only events once the request was accepted.
+// only events once the request was accepted. Each event carries its
+// sequence number as the SSE id, as on the REST binding, so that a client
+// can resume SubscribeToTask with Last-Event-ID.
 func (s *Server) jsonrpcStream(w http.ResponseWriter, r *http.Request, req *rpcRequest, m method, params proto.Message, perr error) {
 	var events iter.Seq2[server.Event, error]
+	after := int64(-1)
+	if perr == nil && req.Method == "SubscribeToTask" {
+		after, perr = lastEventID(r)
+	}
 	if perr == nil {
 		ctx := r.Context()
 		if req.Method == "SubscribeToTask" {
@@ -246,7 +256,7 @@ func (s *Server) jsonrpcStream(w http.ResponseWriter, r *http.Request, req *rpcR
 			ctx, stop = s.follow(ctx)
 			defer stop()
 		}
-		events = m.stream(ctx, s.h, params)
+		events = m.stream(ctx, s.h, params, after)
 	}
 	next, stop := func() (server.Event, error, bool) { return server.Event{}, perr, true }, func() {}
 	if events != nil {
@@ -260,16 +270,35 @@ func (s *Server) jsonrpcStream(w http.ResponseWriter, r *http.Request, req *rpcR
 	id := idOr(req)
 	for ok {
 		resp := rpcResponse{JSONRPC: "2.0", ID: id}
+		seq := ""
 		if err != nil {
 			resp.Error = rpcErr(err)
 		} else if resp.Result, err = a2ajson.Marshal(ev.Response); err != nil {
 			resp.Error, resp.Result = rpcErr(err), nil
+		} else if ev.Seq > 0 {
+			seq = strconv.FormatInt(ev.Seq, 10)
 		}
-		if out.Event("", "", resp.encode()) != nil || resp.Error != nil {
+		if out.Event(seq, "", resp.encode()) != nil || resp.Error != nil {
 			return
 		}
 		ev, err, ok = next()
 	}
+}
+
+// lastEventID reads the Last-Event-ID header of a reconnecting stream: the
+// sequence number to resume after, or -1 when the header is absent. A value
+// that is not an event id of ours is invalid params, as on the REST
+// binding.
+func lastEventID(r *http.Request) (int64, error) {
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(last, 10, 64)
+	if err != nil || n < 0 {
+		return -1, a2agrpc.InvalidParams("Last-Event-ID", "must be an event id of this stream, got %q", last)
+	}
+	return n, nil
 }
 
 // parseRPC reads and checks one request envelope.

@@ -3,6 +3,7 @@ package httpserver_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/a2agrpc/a2agrpc/examples/echo"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/a2ajson"
+	"github.com/a2agrpc/a2agrpc/internal/sse"
 	"github.com/a2agrpc/a2agrpc/server/httpserver"
 )
 
@@ -174,4 +176,62 @@ func TestJSONRPC_streaming(t *testing.T) {
 	var r rpcReply
 	_ = json.Unmarshal(msgs[0].Data, &r)
 	wantRPCError(t, 200, r, -32001, a2agrpc.ReasonTaskNotFound)
+}
+
+// JSON-RPC streams carry each event's sequence number as the SSE id, and
+// SubscribeToTask resumes after Last-Event-ID, as the REST binding does.
+func TestJSONRPC_streamResumption(t *testing.T) {
+	e := newEnv(t, nil)
+	_, msgs := e.readSSE("POST", httpserver.JSONRPCPath, call("SendStreamingMessage", "1", sendBody("abcdef")))
+	if len(msgs) != 5 {
+		t.Fatalf("stream of %d events, want 5", len(msgs))
+	}
+	for i, m := range msgs {
+		if m.ID != fmt.Sprint(i+1) {
+			t.Errorf("event %d has id %q, want %d", i, m.ID, i+1)
+		}
+	}
+
+	// A held task: created (event 1), then WORKING (event 2) until canceled.
+	held := decode(t, e.do("POST", "/message:send", `{"message":{"messageId":"h","role":"ROLE_USER","parts":[{"text":"hold"}]},"configuration":{"returnImmediately":true}}`), &a2av1.SendMessageResponse{}).GetTask()
+	sub := call("SubscribeToTask", "2", fmt.Sprintf(`{"id":%q}`, held.GetId()))
+	req, _ := http.NewRequest("POST", e.url+httpserver.JSONRPCPath, strings.NewReader(sub))
+	req.Header.Set("Last-Event-ID", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := sse.NewReader(resp.Body, 1<<20)
+	next := func() (sse.Message, *a2av1.StreamResponse) {
+		t.Helper()
+		m, err := events.Next()
+		if err != nil {
+			t.Fatalf("resumed stream: %v", err)
+		}
+		var r rpcReply
+		ev := &a2av1.StreamResponse{}
+		if err := json.Unmarshal(m.Data, &r); err != nil || r.Error != nil || a2ajson.Unmarshal(r.Result, ev) != nil {
+			t.Fatalf("resumed event %s: %v", m.Data, err)
+		}
+		return m, ev
+	}
+	if m, ev := next(); m.ID != "2" || ev.GetStatusUpdate().GetStatus().GetState() != a2av1.TaskState_TASK_STATE_WORKING {
+		t.Errorf("first event after 1: id %q %v, want id 2 WORKING", m.ID, ev)
+	}
+	e.do("POST", "/tasks/"+held.GetId()+":cancel", "")
+	if m, ev := next(); m.ID != "3" || ev.GetStatusUpdate().GetStatus().GetState() != a2av1.TaskState_TASK_STATE_CANCELED {
+		t.Errorf("after cancel: id %q %v, want id 3 CANCELED", m.ID, ev)
+	}
+	if m, err := events.Next(); err != io.EOF {
+		t.Errorf("stream goes on after the task ended: %+v %v", m, err)
+	}
+
+	_, msgs = e.readSSE("POST", httpserver.JSONRPCPath, sub, "Last-Event-ID", "soon")
+	if len(msgs) != 1 || msgs[0].ID != "" {
+		t.Fatalf("invalid Last-Event-ID: %d events %v", len(msgs), msgs)
+	}
+	var r rpcReply
+	_ = json.Unmarshal(msgs[0].Data, &r)
+	wantRPCError(t, 200, r, -32602, a2agrpc.ReasonInvalidParams)
 }

@@ -45,6 +45,12 @@ type Request struct {
 	// Extension URIs to activate for this request, on top of those in the
 	// stream's a2a-extensions metadata.
 	Extensions []string `protobuf:"bytes,2,rep,name=extensions,proto3" json:"extensions,omitempty"`
+	// Only for subscribe_to_task: a positive value resumes the subscription
+	// after the event with this sequence number (the Response.sequence of the
+	// last event the client received), the way SSE's Last-Event-ID does: the
+	// events missed since then are replayed, then live ones follow. Zero asks
+	// for a fresh subscription that starts with the current task.
+	ResumeAfter int64 `protobuf:"varint,5,opt,name=resume_after,json=resumeAfter,proto3" json:"resume_after,omitempty"`
 	// What the frame asks for; exactly one member is set.
 	//
 	// Types that are valid to be assigned to Operation:
@@ -109,6 +115,13 @@ func (x *Request) GetExtensions() []string {
 		return x.Extensions
 	}
 	return nil
+}
+
+func (x *Request) GetResumeAfter() int64 {
+	if x != nil {
+		return x.ResumeAfter
+	}
+	return 0
 }
 
 func (x *Request) GetOperation() isRequest_Operation {
@@ -624,13 +637,14 @@ var File_a2agrpc_mesh_v1_mesh_proto protoreflect.FileDescriptor
 
 const file_a2agrpc_mesh_v1_mesh_proto_rawDesc = "" +
 	"\n" +
-	"\x1aa2agrpc/mesh/v1/mesh.proto\x12\x0fa2agrpc.mesh.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x17google/rpc/status.proto\x1a\x13lf/a2a/v1/a2a.proto\"\xba\t\n" +
+	"\x1aa2agrpc/mesh/v1/mesh.proto\x12\x0fa2agrpc.mesh.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x17google/rpc/status.proto\x1a\x13lf/a2a/v1/a2a.proto\"\xdd\t\n" +
 	"\aRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x1e\n" +
 	"\n" +
 	"extensions\x18\x02 \x03(\tR\n" +
-	"extensions\x12B\n" +
+	"extensions\x12!\n" +
+	"\fresume_after\x18\x05 \x01(\x03R\vresumeAfter\x12B\n" +
 	"\fsend_message\x18\n" +
 	" \x01(\v2\x1d.lf.a2a.v1.SendMessageRequestH\x00R\vsendMessage\x12U\n" +
 	"\x16send_streaming_message\x18\v \x01(\v2\x1d.lf.a2a.v1.SendMessageRequestH\x00R\x14sendStreamingMessage\x126\n" +

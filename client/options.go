@@ -1,0 +1,139 @@
+package client
+
+import (
+	"crypto/tls"
+	"net/http"
+	"slices"
+	"time"
+
+	"golang.org/x/oauth2"
+	"google.golang.org/grpc"
+
+	"github.com/a2agrpc/a2agrpc/cardsign"
+)
+
+// Option configures a [Client].
+type Option func(*config)
+
+type config struct {
+	prefs        []string
+	tls          *tls.Config
+	httpClient   *http.Client
+	tokens       oauth2.TokenSource
+	apiKeyHeader string
+	apiKey       string
+	tenant       string
+	extensions   []string
+	timeout      time.Duration
+	retry        RetryPolicy
+	cardKeys     *cardsign.KeySet
+	dialOptions  []grpc.DialOption
+	noResume     bool
+}
+
+// Defaults.
+const (
+	// DefaultTimeout bounds a unary call whose context has no deadline.
+	DefaultTimeout = 30 * time.Second
+	// DefaultAPIKeyHeader is the header an API key is sent in.
+	DefaultAPIKeyHeader = "X-API-Key"
+)
+
+func defaultConfig() config {
+	return config{
+		prefs:        DefaultPreference,
+		apiKeyHeader: DefaultAPIKeyHeader,
+		timeout:      DefaultTimeout,
+		retry:        DefaultRetryPolicy,
+	}
+}
+
+// WithTransports sets the transports to choose from, in order of preference
+// (see [TransportMesh], [TransportGRPC], [TransportREST],
+// [TransportJSONRPC]). The first one the Agent Card advertises is used.
+func WithTransports(names ...string) Option {
+	return func(c *config) { c.prefs = slices.Clone(names) }
+}
+
+// WithTLS sets the TLS configuration of every connection, gRPC and HTTP
+// alike: the roots that verify the server and, for mutual TLS, the client
+// certificate (mtls.ClientConfig builds one that follows certificate
+// reloads). Without it, TLS is still used with the system roots where the
+// card's URLs say https.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *config) { c.tls = cfg }
+}
+
+// WithHTTPClient sets the HTTP client of the HTTP+JSON and JSON-RPC
+// transports and of the Agent Card fetch. Its transport's TLS settings win
+// over [WithTLS] for HTTP.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) { c.httpClient = hc }
+}
+
+// WithTokenSource sends "Authorization: <type> <token>" on every call,
+// asking ts for the token each time; wrap it in oauth2.ReuseTokenSource to
+// cache it until it expires.
+func WithTokenSource(ts oauth2.TokenSource) Option {
+	return func(c *config) { c.tokens = ts }
+}
+
+// WithBearerToken sends a fixed bearer token on every call.
+func WithBearerToken(token string) Option {
+	return WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"}))
+}
+
+// WithAPIKey sends key in header on every call ([DefaultAPIKeyHeader] if
+// header is empty).
+func WithAPIKey(header, key string) Option {
+	return func(c *config) {
+		if header == "" {
+			header = DefaultAPIKeyHeader
+		}
+		c.apiKeyHeader, c.apiKey = header, key
+	}
+}
+
+// WithTenant sets the tenant of every request that names none; without it,
+// the tenant of the chosen interface in the card is used, if any.
+func WithTenant(tenant string) Option {
+	return func(c *config) { c.tenant = tenant }
+}
+
+// WithExtensions asks the agent to activate these extensions on every call
+// (the A2A-Extensions service parameter). [WithCallExtensions] adds more
+// for one call.
+func WithExtensions(uris ...string) Option {
+	return func(c *config) { c.extensions = slices.Clone(uris) }
+}
+
+// WithTimeout bounds unary calls whose context has no deadline
+// ([DefaultTimeout]; 0 disables the bound). Streams are bounded only by
+// their context: they may legitimately last hours.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeout = max(d, 0) }
+}
+
+// WithRetry sets how idempotent calls are retried (see [RetryPolicy]).
+func WithRetry(p RetryPolicy) Option {
+	return func(c *config) { c.retry = p }
+}
+
+// WithCardKeys makes the client verify the Agent Card's signature against
+// keys before using the card: an unsigned card, or one signed by no key in
+// the set, is refused.
+func WithCardKeys(keys *cardsign.KeySet) Option {
+	return func(c *config) { c.cardKeys = keys }
+}
+
+// WithDialOptions adds gRPC dial options (interceptors, stats handlers,
+// message size limits) to the gRPC connection.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(c *config) { c.dialOptions = append(c.dialOptions, opts...) }
+}
+
+// WithoutResume turns off the automatic resumption of dropped streams: a
+// dropped stream then ends with its ReasonUnavailable error.
+func WithoutResume() Option {
+	return func(c *config) { c.noResume = true }
+}

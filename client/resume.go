@@ -1,0 +1,174 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"iter"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+)
+
+// resumable turns a transport stream into the caller's iterator, resuming
+// it through SubscribeToTask when it drops before the task's final event.
+//
+// A stream has dropped when it fails with a retryable error (the
+// connection was lost, the server is draining) or ends cleanly without the
+// event that ends it (a proxy closed an idle response). It is resumed only
+// once a task is known, since a stream that never named one has nothing
+// to subscribe to; the first attempt of SendStreamingMessage itself is
+// never repeated.
+//
+// Events carry the sequence number of the task's event log on the
+// transports that have one; the resumed subscription starts after the
+// last one delivered, and anything at or before it is skipped, so no
+// event reaches the caller twice.
+func (c *Client) resumable(ctx context.Context, tenant string, first stream) iter.Seq2[*a2av1.StreamResponse, error] {
+	return func(yield func(*a2av1.StreamResponse, error) bool) {
+		r := resumer{c: c, tenant: tenant}
+		s := first
+		for {
+			stop, err := r.drain(s, yield)
+			if stop {
+				return
+			}
+			next, err := r.resume(ctx, err)
+			if err != nil {
+				if !errors.Is(err, errEnded) {
+					yield(nil, err)
+				}
+				return
+			}
+			s = next
+		}
+	}
+}
+
+// errEnded says the stream ended as it should: nothing to report.
+var errEnded = errors.New("stream ended")
+
+// resumer is the state of one resumable stream.
+type resumer struct {
+	c        *Client
+	tenant   string
+	taskID   string
+	lastSeq  int64
+	final    bool // the last event ends the stream
+	failures int  // consecutive resumptions without an event
+	resumed  bool
+	got      bool // the current stream delivered an event
+}
+
+// drain passes s's events on; it returns whether the caller stopped
+// iterating, and the error that ended s (nil for a clean end).
+func (r *resumer) drain(s stream, yield func(*a2av1.StreamResponse, error) bool) (stop bool, err error) {
+	r.got = false
+	for ev, err := range s {
+		if err != nil {
+			return false, err
+		}
+		if ev.seq > 0 {
+			if ev.seq <= r.lastSeq {
+				continue // replayed by the server: already delivered
+			}
+			r.lastSeq = ev.seq
+		}
+		r.got, r.failures = true, 0
+		if id := taskIDOf(ev.resp); id != "" {
+			r.taskID = id
+		}
+		r.final = endsStream(ev.resp)
+		if !yield(ev.resp, nil) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// resume decides what follows a stream that ended with err (nil: cleanly):
+// a new subscription, or the end (errEnded, or the error to report).
+func (r *resumer) resume(ctx context.Context, err error) (stream, error) {
+	c := r.c
+	switch {
+	case err == nil && (r.final || r.taskID == ""):
+		return nil, errEnded
+	case err != nil && r.resumed && !r.got && errors.Is(err, a2agrpc.ErrUnsupportedOperation):
+		// The task ended while we were away and this transport cannot
+		// replay: its final state stands in for the missed events.
+		return r.finalState(ctx)
+	case c.cfg.noResume || r.taskID == "" || ctx.Err() != nil:
+		if err == nil {
+			return nil, errEnded
+		}
+		return nil, err
+	}
+	if err != nil {
+		if ok, _ := retryable(err); !ok {
+			return nil, err
+		}
+	} else {
+		err = a2agrpc.NewError(a2agrpc.ReasonUnavailable, "the stream ended before the task did")
+	}
+	r.failures++
+	if r.failures >= c.cfg.retry.MaxAttempts {
+		return nil, err
+	}
+	_, floor := retryable(err)
+	if !wait(ctx, c.cfg.retry.backoff(r.failures, floor)) {
+		return nil, err
+	}
+	after := int64(-1)
+	if r.lastSeq > 0 {
+		after = r.lastSeq
+	}
+	r.resumed = true
+	return c.t.subscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: r.taskID, Tenant: r.tenant}, after), nil
+}
+
+// finalState yields the task as it is now, as a one-event stream.
+func (r *resumer) finalState(ctx context.Context) (stream, error) {
+	task, err := r.c.GetTask(ctx, &a2av1.GetTaskRequest{Id: r.taskID, Tenant: r.tenant})
+	if err != nil {
+		return nil, err
+	}
+	return func(yield func(event, error) bool) {
+		yield(event{resp: &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_Task{Task: task}}}, nil)
+	}, nil
+}
+
+// taskIDOf is the task an event belongs to, "" for a direct message.
+func taskIDOf(r *a2av1.StreamResponse) string {
+	switch {
+	case r.GetTask() != nil:
+		return r.GetTask().GetId()
+	case r.GetStatusUpdate() != nil:
+		return r.GetStatusUpdate().GetTaskId()
+	case r.GetArtifactUpdate() != nil:
+		return r.GetArtifactUpdate().GetTaskId()
+	}
+	return ""
+}
+
+// endsStream reports whether a stream may end after this event: a direct
+// message, or a task that reached a terminal or interrupted state.
+func endsStream(r *a2av1.StreamResponse) bool {
+	if r.GetMessage() != nil {
+		return true
+	}
+	var s a2av1.TaskState
+	switch {
+	case r.GetTask() != nil:
+		s = r.GetTask().GetStatus().GetState()
+	case r.GetStatusUpdate() != nil:
+		s = r.GetStatusUpdate().GetStatus().GetState()
+	default:
+		return false
+	}
+	switch s {
+	case a2av1.TaskState_TASK_STATE_COMPLETED, a2av1.TaskState_TASK_STATE_FAILED,
+		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED,
+		a2av1.TaskState_TASK_STATE_INPUT_REQUIRED, a2av1.TaskState_TASK_STATE_AUTH_REQUIRED:
+		return true
+	}
+	return false
+}

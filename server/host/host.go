@@ -1,0 +1,315 @@
+// Package host runs an A2A agent on real listeners: the gRPC service and
+// mesh stream on one address, HTTP+JSON with SSE, JSON-RPC and the Agent
+// Card on another (or everything on one port), with an Agent Card whose
+// supportedInterfaces name exactly what is served. It is what
+// `a2agrpc serve` and the examples are built on, and the shortest way to
+// put an [server.Executor] on the network:
+//
+//	agent, err := host.Start(myExecutor, host.Config{Card: card})
+//	...
+//	defer agent.Shutdown(context.Background())
+//
+// Everything finer (interceptors, auth, stores, limits) is passed through
+// to the packages that own it: server, grpcserver and httpserver.
+package host
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/a2agrpc/a2agrpc"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server"
+	"github.com/a2agrpc/a2agrpc/server/grpcserver"
+	"github.com/a2agrpc/a2agrpc/server/httpserver"
+)
+
+// Config says where and how to serve. The zero value serves gRPC and HTTP
+// on free loopback ports, in plaintext, with a minimal card.
+type Config struct {
+	// GRPCAddr is the gRPC listen address (host:port; port 0 picks one).
+	// Default "127.0.0.1:0".
+	GRPCAddr string
+	// HTTPAddr is the HTTP listen address. Default "127.0.0.1:0"; "-"
+	// serves no HTTP (and then the card is only reachable over gRPC's
+	// GetExtendedAgentCard, if configured).
+	HTTPAddr string
+	// OnePort serves gRPC and HTTP together on GRPCAddr (HTTPAddr is
+	// ignored). gRPC is slower that way: see BENCHMARKS.md.
+	OnePort bool
+	// AdvertiseGRPC is the host:port put in the card for gRPC (default:
+	// the listen address). AdvertiseHTTP is the base URL for HTTP+JSON and
+	// JSON-RPC (default: scheme://<listen address>, with the host of
+	// AdvertiseGRPC when that is set).
+	AdvertiseGRPC, AdvertiseHTTP string
+	// Card describes the agent. Its supportedInterfaces are replaced by
+	// the served ones, and the mesh extension is added to its
+	// capabilities. Nil: a card named "a2agrpc agent".
+	Card *a2av1.AgentCard
+	// PrepareCard, if set, gets the final card (interfaces filled) before
+	// it is served: to add security schemes or a signature.
+	PrepareCard func(*a2av1.AgentCard) (*a2av1.AgentCard, error)
+	// TLS, if set, serves both gRPC and HTTP over TLS.
+	TLS *tls.Config
+	// Handler, GRPC and HTTP pass options to server.NewHandler,
+	// grpcserver.New and httpserver.New. WithAgentCard is added by Start.
+	Handler []server.Option
+	GRPC    []grpcserver.Option
+	HTTP    []httpserver.Option
+}
+
+// Agent is a served agent.
+type Agent struct {
+	h     *server.Handler
+	card  *a2av1.AgentCard
+	grpc  *grpcserver.Server
+	hs    *httpserver.Server
+	web   *http.Server
+	gAddr string
+	hURL  string
+
+	mu      sync.Mutex
+	running int           // serving goroutines still running
+	serr    error         // the first serving error
+	stopped chan struct{} // closed by the first failure or the last return
+
+	once sync.Once
+	err  error
+}
+
+// Start listens and serves until Shutdown. It returns once the listeners
+// are bound, so the agent's addresses are known and reachable.
+func Start(exec server.Executor, cfg Config) (*Agent, error) {
+	if cfg.GRPCAddr == "" {
+		cfg.GRPCAddr = "127.0.0.1:0"
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = "127.0.0.1:0"
+	}
+	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return nil, err
+	}
+	var httpLis net.Listener
+	if !cfg.OnePort && cfg.HTTPAddr != "-" {
+		if httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			lis.Close()
+			return nil, err
+		}
+	}
+	a, err := start(exec, cfg, lis, httpLis)
+	if err != nil {
+		lis.Close()
+		if httpLis != nil {
+			httpLis.Close()
+		}
+		return nil, err
+	}
+	return a, nil
+}
+
+func start(exec server.Executor, cfg Config, lis, httpLis net.Listener) (*Agent, error) {
+	a := &Agent{stopped: make(chan struct{})}
+	a.gAddr = lis.Addr().String()
+	if cfg.AdvertiseGRPC != "" {
+		a.gAddr = cfg.AdvertiseGRPC
+	}
+	switch {
+	case cfg.OnePort:
+		a.hURL = httpBase(cfg, lis)
+	case httpLis != nil:
+		a.hURL = httpBase(cfg, httpLis)
+	}
+	card, err := a.buildCard(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.card = card
+	if a.h, err = server.NewHandler(exec, append(cfg.Handler, server.WithAgentCard(card))...); err != nil {
+		return nil, err
+	}
+	gopts := cfg.GRPC
+	if cfg.TLS != nil {
+		gopts = append([]grpcserver.Option{grpcserver.WithGRPCOptions(grpc.Creds(credentials.NewTLS(cfg.TLS)))}, gopts...)
+	}
+	if a.grpc, err = grpcserver.New(a.h, gopts...); err != nil {
+		return nil, errors.Join(err, a.h.Close(context.Background()))
+	}
+	if a.hURL != "" {
+		if a.hs, err = httpserver.New(a.h, cfg.HTTP...); err != nil {
+			a.grpc.Stop()
+			return nil, err
+		}
+	}
+	a.serve(cfg, lis, httpLis)
+	return a, nil
+}
+
+// serve starts the servers' goroutines.
+func (a *Agent) serve(cfg Config, lis, httpLis net.Listener) {
+	if cfg.OnePort {
+		a.web = &http.Server{Handler: httpserver.OnePort(a.grpc.GRPCServer(), a.hs), ReadHeaderTimeout: 10 * time.Second}
+		a.web.Protocols = new(http.Protocols)
+		a.web.Protocols.SetHTTP1(true)
+		a.web.Protocols.SetUnencryptedHTTP2(cfg.TLS == nil)
+		a.web.Protocols.SetHTTP2(cfg.TLS != nil)
+		a.run(func() error { return serveHTTP(a.web, lis, cfg.TLS) })
+		return
+	}
+	a.run(func() error { return a.grpc.Serve(lis) })
+	if httpLis != nil {
+		a.web = &http.Server{Handler: a.hs, ReadHeaderTimeout: 10 * time.Second}
+		a.run(func() error { return serveHTTP(a.web, httpLis, cfg.TLS) })
+	}
+}
+
+// run serves in a goroutine; Wait learns when it fails or all have ended.
+func (a *Agent) run(serve func() error) {
+	a.mu.Lock()
+	a.running++
+	a.mu.Unlock()
+	go func() {
+		err := serve()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.running--
+		first := a.serr == nil && err != nil
+		if first {
+			a.serr = err
+		}
+		if first || a.running == 0 {
+			select {
+			case <-a.stopped:
+			default:
+				close(a.stopped)
+			}
+		}
+	}()
+}
+
+// serveHTTP serves web on l, over TLS when tc is set; a shutdown is not an
+// error.
+func serveHTTP(web *http.Server, l net.Listener, tc *tls.Config) error {
+	var err error
+	if tc == nil {
+		err = web.Serve(l)
+	} else {
+		web.TLSConfig = tc
+		err = web.ServeTLS(l, "", "")
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// httpBase is the advertised base URL of the HTTP listener l.
+func httpBase(cfg Config, l net.Listener) string {
+	if cfg.AdvertiseHTTP != "" {
+		return strings.TrimRight(cfg.AdvertiseHTTP, "/")
+	}
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	if cfg.AdvertiseGRPC != "" {
+		host, _, _ = net.SplitHostPort(cfg.AdvertiseGRPC)
+	}
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// buildCard fills the served interfaces into the configured card.
+func (a *Agent) buildCard(cfg Config) (*a2av1.AgentCard, error) {
+	card := &a2av1.AgentCard{Name: "a2agrpc agent", Description: "An A2A agent served by a2agrpc.", Version: "1.0.0",
+		Capabilities: &a2av1.AgentCapabilities{Streaming: proto.Bool(true)}}
+	if cfg.Card != nil {
+		card = proto.Clone(cfg.Card).(*a2av1.AgentCard)
+	}
+	v := a2agrpc.ProtocolVersion
+	card.SupportedInterfaces = []*a2av1.AgentInterface{{Url: a.gAddr, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: v}}
+	if a.hURL != "" {
+		card.SupportedInterfaces = append(card.SupportedInterfaces,
+			&a2av1.AgentInterface{Url: a.hURL, ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: v},
+			&a2av1.AgentInterface{Url: a.hURL + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: v})
+	}
+	if card.Capabilities == nil {
+		card.Capabilities = &a2av1.AgentCapabilities{}
+	}
+	if !hasExtension(card, a2agrpc.MeshExtensionURI) {
+		card.Capabilities.Extensions = append(card.Capabilities.Extensions, grpcserver.MeshExtension())
+	}
+	if cfg.PrepareCard != nil {
+		return cfg.PrepareCard(card)
+	}
+	return card, nil
+}
+
+func hasExtension(card *a2av1.AgentCard, uri string) bool {
+	for _, e := range card.GetCapabilities().GetExtensions() {
+		if e.GetUri() == uri {
+			return true
+		}
+	}
+	return false
+}
+
+// Card is the card served (do not modify it).
+func (a *Agent) Card() *a2av1.AgentCard { return a.card }
+
+// URL is the HTTP base URL ("" without HTTP); the card is at
+// URL()+"/.well-known/agent-card.json".
+func (a *Agent) URL() string { return a.hURL }
+
+// GRPCAddr is the advertised gRPC address.
+func (a *Agent) GRPCAddr() string { return a.gAddr }
+
+// Handler is the agent's engine, for calling it in process.
+func (a *Agent) Handler() *server.Handler { return a.h }
+
+// Wait blocks until a server fails (then it returns the error; call
+// Shutdown to stop the rest) or Shutdown has stopped them all (nil).
+func (a *Agent) Wait() error {
+	<-a.stopped
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.serr
+}
+
+// Shutdown stops gracefully: HTTP subscriptions end first (with an
+// UNAVAILABLE event, so clients resubscribe elsewhere), then gRPC drains
+// its calls and the agents stop (ending the streams of sends), then the
+// idle HTTP connections close. When ctx ends first, what remains is cut.
+func (a *Agent) Shutdown(ctx context.Context) error {
+	a.once.Do(func() { a.err = a.shutdown(ctx) })
+	return a.err
+}
+
+func (a *Agent) shutdown(ctx context.Context) error {
+	if a.hs != nil {
+		a.hs.Drain()
+	}
+	err := a.grpc.Shutdown(ctx)
+	if a.web != nil {
+		// The agents have stopped, so the remaining HTTP streams are
+		// ending: give them a moment of their own.
+		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if e := a.web.Shutdown(hctx); e != nil {
+			a.web.Close()
+			err = errors.Join(err, fmt.Errorf("host: HTTP shutdown: %w", e))
+		}
+	}
+	return err
+}
