@@ -11,7 +11,27 @@ import (
 	"github.com/a2agrpc/a2agrpc"
 )
 
-type callExtensionsKey struct{}
+type (
+	callExtensionsKey struct{}
+	callHeadersKey    struct{}
+)
+
+// WithCallHeaders returns ctx sending these headers (gRPC metadata) with
+// the calls made with it, over what the client would send: a gateway uses
+// it to pass a caller's Authorization, API key, A2A-Version or trace
+// context on to the agent behind it. The mesh transport reads headers once
+// per stream, so per-call headers need another transport.
+func WithCallHeaders(ctx context.Context, h map[string]string) context.Context {
+	prev, _ := ctx.Value(callHeadersKey{}).(map[string]string)
+	merged := make(map[string]string, len(prev)+len(h))
+	for k, v := range prev {
+		merged[k] = v
+	}
+	for k, v := range h {
+		merged[k] = v
+	}
+	return context.WithValue(ctx, callHeadersKey{}, merged)
+}
 
 // WithCallExtensions returns ctx asking the agent to activate these
 // extensions for the calls made with it, in addition to those of
@@ -51,8 +71,27 @@ func headerSource(cfg *config) func(context.Context) (map[string]string, error) 
 			h[cfg.apiKeyHeader] = cfg.apiKey
 		}
 		traceContext.Inject(ctx, propagation.MapCarrier(h))
+		if fwd, _ := ctx.Value(callHeadersKey{}).(map[string]string); len(fwd) > 0 {
+			for k := range h { // a forwarded header replaces ours whatever its case
+				if _, ok := lookupFold(fwd, k); ok {
+					delete(h, k)
+				}
+			}
+			for k, v := range fwd {
+				h[k] = v
+			}
+		}
 		return h, nil
 	}
+}
+
+func lookupFold(m map[string]string, key string) (string, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 func dedupe(items []string) []string {

@@ -23,6 +23,7 @@ func commands() map[string]command {
 		"baseline":  {summary: "serve the bare grpc-go echo that benchmarks compare against", run: runBaseline},
 		"certs":     {summary: "create a development CA, a server certificate and client certificates for mutual TLS", run: runCerts},
 		"apikey":    {summary: "create an API key and the hashed line for the server's key file", run: runAPIKey},
+		"gateway":   {summary: "serve HTTP+JSON/SSE, JSON-RPC and the Agent Card in front of any A2A gRPC agent", run: runGateway},
 		"card":      {summary: "fetch (and with -card-keys verify) an agent's Agent Card", run: runCard},
 		"send":      {summary: "send a message to an agent (-stream shows live progress)", run: runSend},
 		"get":       {summary: "show a task", run: runGet},

@@ -74,7 +74,7 @@ func TestClientCommands(t *testing.T) {
 			if code != 0 || !strings.Contains(out, id) {
 				t.Errorf("get: %d %s", code, out)
 			}
-			out, code = cli(t, append(append([]string{"list", "-all"}, base...))...)
+			out, code = cli(t, append([]string{"list", "-all"}, base...)...)
 			if code != 0 || !strings.Contains(out, id) || !strings.HasPrefix(out, "TASK") {
 				t.Errorf("list: %d %s", code, out)
 			}
@@ -119,5 +119,52 @@ func TestClientCommands(t *testing.T) {
 	}
 	if _, code := cli(t, "send", "-url", url, "-transport", "carrier-pigeon", "hi"); code != exitUsage {
 		t.Errorf("unknown transport exited %d, want %d", code, exitUsage)
+	}
+}
+
+// TestGatewayCommand: `a2agrpc gateway` fronts a gRPC-only `a2agrpc serve`;
+// the CLI's own client commands work through it over HTTP+JSON and
+// JSON-RPC.
+func TestGatewayCommand(t *testing.T) {
+	lines, stop := serveInProcess(t, 1, "-grpc-addr", "127.0.0.1:0", "-http-addr", "", "-store", "memory")
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	target := regexp.MustCompile(`gRPC ([0-9.:]+)`).FindStringSubmatch(lines[0])
+	if target == nil {
+		t.Fatalf("no gRPC address in %q", lines)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"gateway", "-target", target[1], "-http-addr", "127.0.0.1:0"}, w, io.Discard)
+		w.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("gateway: %v", err)
+		}
+	})
+	buf := make([]byte, 512)
+	n, _ := out.Read(buf)
+	go io.Copy(io.Discard, out)
+	url := regexp.MustCompile(`http://[0-9.:]+`).FindString(string(buf[:n]))
+	if url == "" {
+		t.Fatalf("gateway printed %q", buf[:n])
+	}
+	for _, tr := range []string{"rest", "jsonrpc"} {
+		if out, code := cli(t, "send", "-url", url, "-transport", tr, "-stream", "via gateway"); code != 0 || !strings.Contains(out, "artifact echo: via gateway") {
+			t.Errorf("%s: send through the gateway: %d %s", tr, code, out)
+		}
+		if out, code := cli(t, "get", "-url", url, "-transport", tr, "nope"); code != exitFailure || !strings.Contains(out, "TASK_NOT_FOUND") {
+			t.Errorf("%s: get unknown through the gateway: %d %s", tr, code, out)
+		}
+	}
+	if _, code := cli(t, "gateway"); code != exitUsage {
+		t.Errorf("gateway without -target exited %d", code)
 	}
 }

@@ -12,19 +12,19 @@ import (
 	"github.com/a2agrpc/a2agrpc/server"
 )
 
-// service adapts a server.Handler to a2av1.A2AServiceServer. Every error
+// service adapts a server.API to a2av1.A2AServiceServer. Every error
 // leaves as an *a2agrpc.Error, whose GRPCStatus carries the code from the
 // error table and a google.rpc.ErrorInfo.
 type service struct {
 	a2av1.UnimplementedA2AServiceServer
-	h        *server.Handler
+	h        server.API
 	draining *drain
 }
 
 // NewService returns the A2AService implementation over h, for callers that
 // assemble their own grpc.Server. Service parameters reach h only through
 // the interceptors of [UnaryInterceptors] and [StreamInterceptors].
-func NewService(h *server.Handler) a2av1.A2AServiceServer {
+func NewService(h server.API) a2av1.A2AServiceServer {
 	return &service{h: h, draining: newDrain()}
 }
 

@@ -1,4 +1,5 @@
-// Package httpserver serves a [server.Handler] to HTTP clients: the A2A
+// Package httpserver serves a [server.API] (usually a [server.Handler]; a
+// gateway to another agent works too) to HTTP clients: the A2A
 // HTTP+JSON binding (REST routes through grpc-gateway, Server-Sent Events
 // for the two streaming operations) and the well-known Agent Card.
 //

@@ -59,54 +59,54 @@ var nullID = json.RawMessage("null")
 // always starts anew.
 type method struct {
 	params func() proto.Message
-	unary  func(context.Context, *server.Handler, proto.Message) (proto.Message, error)
-	stream func(ctx context.Context, h *server.Handler, p proto.Message, after int64) iter.Seq2[server.Event, error]
+	unary  func(context.Context, server.API, proto.Message) (proto.Message, error)
+	stream func(ctx context.Context, h server.API, p proto.Message, after int64) iter.Seq2[server.Event, error]
 }
 
 // methods is the table of the eleven operations.
 var methods = map[string]method{
 	"SendMessage": {params: func() proto.Message { return &a2av1.SendMessageRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.SendMessage(ctx, p.(*a2av1.SendMessageRequest))
 		}},
 	"SendStreamingMessage": {params: func() proto.Message { return &a2av1.SendMessageRequest{} },
-		stream: func(ctx context.Context, h *server.Handler, p proto.Message, _ int64) iter.Seq2[server.Event, error] {
+		stream: func(ctx context.Context, h server.API, p proto.Message, _ int64) iter.Seq2[server.Event, error] {
 			return h.SendStreamingMessage(ctx, p.(*a2av1.SendMessageRequest))
 		}},
 	"GetTask": {params: func() proto.Message { return &a2av1.GetTaskRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.GetTask(ctx, p.(*a2av1.GetTaskRequest))
 		}},
 	"ListTasks": {params: func() proto.Message { return &a2av1.ListTasksRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.ListTasks(ctx, p.(*a2av1.ListTasksRequest))
 		}},
 	"CancelTask": {params: func() proto.Message { return &a2av1.CancelTaskRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.CancelTask(ctx, p.(*a2av1.CancelTaskRequest))
 		}},
 	"SubscribeToTask": {params: func() proto.Message { return &a2av1.SubscribeToTaskRequest{} },
-		stream: func(ctx context.Context, h *server.Handler, p proto.Message, after int64) iter.Seq2[server.Event, error] {
+		stream: func(ctx context.Context, h server.API, p proto.Message, after int64) iter.Seq2[server.Event, error] {
 			return h.ResubscribeToTask(ctx, p.(*a2av1.SubscribeToTaskRequest), after)
 		}},
 	"CreateTaskPushNotificationConfig": {params: func() proto.Message { return &a2av1.TaskPushNotificationConfig{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.CreateTaskPushNotificationConfig(ctx, p.(*a2av1.TaskPushNotificationConfig))
 		}},
 	"GetTaskPushNotificationConfig": {params: func() proto.Message { return &a2av1.GetTaskPushNotificationConfigRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.GetTaskPushNotificationConfig(ctx, p.(*a2av1.GetTaskPushNotificationConfigRequest))
 		}},
 	"ListTaskPushNotificationConfigs": {params: func() proto.Message { return &a2av1.ListTaskPushNotificationConfigsRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.ListTaskPushNotificationConfigs(ctx, p.(*a2av1.ListTaskPushNotificationConfigsRequest))
 		}},
 	"DeleteTaskPushNotificationConfig": {params: func() proto.Message { return &a2av1.DeleteTaskPushNotificationConfigRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.DeleteTaskPushNotificationConfig(ctx, p.(*a2av1.DeleteTaskPushNotificationConfigRequest))
 		}},
 	"GetExtendedAgentCard": {params: func() proto.Message { return &a2av1.GetExtendedAgentCardRequest{} },
-		unary: func(ctx context.Context, h *server.Handler, p proto.Message) (proto.Message, error) {
+		unary: func(ctx context.Context, h server.API, p proto.Message) (proto.Message, error) {
 			return h.GetExtendedAgentCard(ctx, p.(*a2av1.GetExtendedAgentCardRequest))
 		}},
 }

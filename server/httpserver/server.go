@@ -55,7 +55,7 @@ func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAliv
 
 // Server is the HTTP side of an A2A agent: mount it on any http.Server.
 type Server struct {
-	h     *server.Handler
+	h     server.API
 	cfg   config
 	mux   *http.ServeMux
 	rest  *runtime.ServeMux
@@ -67,7 +67,7 @@ type Server struct {
 // their /{tenant} forms; GET and POST for :subscribe), SSE for the streaming
 // ones, JSON-RPC 2.0 at [JSONRPCPath], and the Agent Card at
 // [WellKnownCardPath].
-func New(h *server.Handler, opts ...Option) (*Server, error) {
+func New(h server.API, opts ...Option) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("httpserver: nil Handler")
 	}

@@ -1,0 +1,158 @@
+// Package gateway fronts an A2A agent reached over gRPC — in any language —
+// with the HTTP bindings: HTTP+JSON with SSE, JSON-RPC 2.0 and the Agent
+// Card, exactly as httpserver serves an in-process agent. A [Remote] is a
+// [server.API] that forwards every operation to the agent through the
+// a2agrpc client; [New] puts it behind httpserver.
+//
+// The gateway holds no task state and authenticates nobody itself: each
+// caller's credentials (Authorization, the API key header), A2A-Version,
+// A2A-Extensions and W3C trace context are passed on to the agent, which
+// decides. Its errors come back in the HTTP shape of the binding called.
+package gateway
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/a2agrpc/a2agrpc"
+	"github.com/a2agrpc/a2agrpc/client"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/server"
+	"github.com/a2agrpc/a2agrpc/server/httpserver"
+)
+
+// DefaultForward are the request headers passed on to the agent besides
+// A2A-Version and A2A-Extensions.
+var DefaultForward = []string{"Authorization", client.DefaultAPIKeyHeader, "traceparent", "tracestate"}
+
+// Remote is the agent behind the gateway, as a [server.API].
+type Remote struct {
+	c    *client.Client
+	card *a2av1.AgentCard
+}
+
+var _ server.API = (*Remote)(nil)
+
+// NewRemote connects to the gRPC agent that agent describes (its GRPC
+// interface is used) and will serve card as the public Agent Card. Options
+// configure the connection (TLS/mTLS to the agent, retries, timeouts);
+// per-call credentials come from each HTTP request.
+func NewRemote(agent, card *a2av1.AgentCard, opts ...client.Option) (*Remote, error) {
+	c, err := client.NewFromCard(agent, append(opts, client.WithTransports(client.TransportGRPC))...)
+	if err != nil {
+		return nil, err
+	}
+	return &Remote{c: c, card: card}, nil
+}
+
+// Close closes the connection to the agent.
+func (r *Remote) Close() error { return r.c.Close() }
+
+// New returns the HTTP handler of the gateway: httpserver over remote,
+// with the headers named in forward (DefaultForward if nil) passed on.
+func New(remote *Remote, forward []string, opts ...httpserver.Option) (http.Handler, error) {
+	if forward == nil {
+		forward = DefaultForward
+	}
+	hs, err := httpserver.New(remote, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		fwd := make(map[string]string, len(forward))
+		for _, name := range forward {
+			if v := req.Header.Get(name); v != "" {
+				fwd[name] = v
+			}
+		}
+		if len(fwd) > 0 {
+			req = req.WithContext(client.WithCallHeaders(req.Context(), fwd))
+		}
+		hs.ServeHTTP(w, req)
+	}), nil
+}
+
+// call passes the service parameters httpserver read from the request
+// (A2A-Version, A2A-Extensions) on to the agent.
+func call(ctx context.Context) context.Context {
+	info := server.CallInfoFrom(ctx)
+	if len(info.Extensions) > 0 {
+		ctx = client.WithCallExtensions(ctx, info.Extensions...)
+	}
+	if v := strings.TrimSpace(info.Version); v != "" {
+		ctx = client.WithCallHeaders(ctx, map[string]string{a2agrpc.HeaderVersion: v})
+	}
+	return ctx
+}
+
+// events adapts a client stream. gRPC carries no event ids, so events have
+// none (Seq 0): a resuming SSE client gets the task's current state.
+func events(s iter.Seq2[*a2av1.StreamResponse, error]) iter.Seq2[server.Event, error] {
+	return func(yield func(server.Event, error) bool) {
+		for ev, err := range s {
+			if !yield(server.Event{Response: ev}, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// AgentCard is the card the gateway serves.
+func (r *Remote) AgentCard() *a2av1.AgentCard { return r.card }
+
+func (r *Remote) SendMessage(ctx context.Context, req *a2av1.SendMessageRequest) (*a2av1.SendMessageResponse, error) {
+	return r.c.SendMessage(call(ctx), req)
+}
+
+func (r *Remote) SendStreamingMessage(ctx context.Context, req *a2av1.SendMessageRequest) iter.Seq2[server.Event, error] {
+	return events(r.c.SendStreamingMessage(call(ctx), req))
+}
+
+func (r *Remote) GetTask(ctx context.Context, req *a2av1.GetTaskRequest) (*a2av1.Task, error) {
+	return r.c.GetTask(call(ctx), req)
+}
+
+func (r *Remote) ListTasks(ctx context.Context, req *a2av1.ListTasksRequest) (*a2av1.ListTasksResponse, error) {
+	return r.c.ListTasks(call(ctx), req)
+}
+
+func (r *Remote) CancelTask(ctx context.Context, req *a2av1.CancelTaskRequest) (*a2av1.Task, error) {
+	return r.c.CancelTask(call(ctx), req)
+}
+
+func (r *Remote) SubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTaskRequest) iter.Seq2[server.Event, error] {
+	return events(r.c.SubscribeToTask(call(ctx), req))
+}
+
+// ResubscribeToTask subscribes afresh: the events the gateway relays have
+// no ids to resume after.
+func (r *Remote) ResubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTaskRequest, _ int64) iter.Seq2[server.Event, error] {
+	return r.SubscribeToTask(ctx, req)
+}
+
+func (r *Remote) CreateTaskPushNotificationConfig(ctx context.Context, req *a2av1.TaskPushNotificationConfig) (*a2av1.TaskPushNotificationConfig, error) {
+	return r.c.CreateTaskPushNotificationConfig(call(ctx), req)
+}
+
+func (r *Remote) GetTaskPushNotificationConfig(ctx context.Context, req *a2av1.GetTaskPushNotificationConfigRequest) (*a2av1.TaskPushNotificationConfig, error) {
+	return r.c.GetTaskPushNotificationConfig(call(ctx), req)
+}
+
+func (r *Remote) ListTaskPushNotificationConfigs(ctx context.Context, req *a2av1.ListTaskPushNotificationConfigsRequest) (*a2av1.ListTaskPushNotificationConfigsResponse, error) {
+	return r.c.ListTaskPushNotificationConfigs(call(ctx), req)
+}
+
+func (r *Remote) DeleteTaskPushNotificationConfig(ctx context.Context, req *a2av1.DeleteTaskPushNotificationConfigRequest) (*emptypb.Empty, error) {
+	if err := r.c.DeleteTaskPushNotificationConfig(call(ctx), req); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (r *Remote) GetExtendedAgentCard(ctx context.Context, req *a2av1.GetExtendedAgentCardRequest) (*a2av1.AgentCard, error) {
+	return r.c.GetExtendedAgentCard(call(ctx), req)
+}
