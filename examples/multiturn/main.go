@@ -23,8 +23,8 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
-	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/client"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/host"
 )
@@ -84,9 +84,13 @@ var booker = server.ExecutorFunc(func(_ context.Context, req *server.Request, w 
 			return err
 		}
 		return w.Complete(msg)
-	case req.Task == nil: // the opening request, which may lack the size
+	case req.Task == nil && errors.Is(err, errNoNumber):
+		// The opening request ("book a table") need not say how many:
+		// just ask.
 		return w.RequireInput(question)
-	default: // an answer to the question that does not answer it
+	default:
+		// A size we cannot seat, or an answer that does not answer the
+		// question: say why, and ask again.
 		return w.RequireInput(apology(err) + " " + question)
 	}
 })

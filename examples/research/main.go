@@ -22,8 +22,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/client"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/host"
 )
 

@@ -291,6 +291,9 @@ func (a *Agent) Wait() error {
 // UNAVAILABLE event, so clients resubscribe elsewhere), then gRPC drains
 // its calls and the agents stop (ending the streams of sends), then the
 // idle HTTP connections close. When ctx ends first, what remains is cut.
+// Clients holding idle HTTP/2 connections over TLS delay the end by up to a
+// second (net/http waits for them to leave after its GOAWAY); close them
+// first where that matters.
 func (a *Agent) Shutdown(ctx context.Context) error {
 	a.once.Do(func() { a.err = a.shutdown(ctx) })
 	return a.err

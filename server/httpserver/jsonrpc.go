@@ -285,22 +285,6 @@ func (s *Server) jsonrpcStream(w http.ResponseWriter, r *http.Request, req *rpcR
 	}
 }
 
-// lastEventID reads the Last-Event-ID header of a reconnecting stream: the
-// sequence number to resume after, or -1 when the header is absent. A value
-// that is not an event id of ours is invalid params, as on the REST
-// binding.
-func lastEventID(r *http.Request) (int64, error) {
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		return -1, nil
-	}
-	n, err := strconv.ParseInt(last, 10, 64)
-	if err != nil || n < 0 {
-		return -1, a2agrpc.InvalidParams("Last-Event-ID", "must be an event id of this stream, got %q", last)
-	}
-	return n, nil
-}
-
 // parseRPC reads and checks one request envelope.
 func parseRPC(raw []byte) (*rpcRequest, error) {
 	var req rpcRequest

@@ -47,14 +47,10 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, params map[st
 	if t := params["tenant"]; t != "" {
 		req.Tenant = t
 	}
-	after := int64(-1)
-	if last := r.Header.Get("Last-Event-ID"); last != "" {
-		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, a2agrpc.InvalidParams("Last-Event-ID", "must be an event id of this stream, got %q", last))
-			return
-		}
-		after = n
+	after, err := lastEventID(r)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
 	ctx, stop := s.follow(r.Context())
 	defer stop()
@@ -136,4 +132,20 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, events iter.Seq2
 		e := classify(err)
 		_ = out.Event("", "error", body(e, e.HTTPStatus()))
 	}
+}
+
+// lastEventID reads the Last-Event-ID header of a reconnecting stream: the
+// sequence number to resume after, or -1 when the header is absent. A value
+// that is not an event id of ours is invalid params, as on the REST
+// binding.
+func lastEventID(r *http.Request) (int64, error) {
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(last, 10, 64)
+	if err != nil || n < 0 {
+		return -1, a2agrpc.InvalidParams("Last-Event-ID", "must be an event id of this stream, got %q", last)
+	}
+	return n, nil
 }
