@@ -33,7 +33,7 @@ func TestRunScript(t *testing.T) {
 	}
 	s := string(out)
 	for _, want := range []string{
-		`"protocolBinding":"HTTP+JSON"`, // the card names the gateway's interfaces
+		`"protocolBinding":"HTTP+JSON"`,  // the card names the gateway's interfaces
 		`"state":"TASK_STATE_COMPLETED"`, // message:send
 		`"text":"hello gateway"`,
 		`"lastChunk":true`, // SSE artifact chunks
