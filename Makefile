@@ -13,7 +13,7 @@ help: ## Show this help.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## The main job: serve the echo agent over gRPC on 127.0.0.1:50051 (Ctrl-C stops it).
+run: ## The main job: serve the echo agent on gRPC 127.0.0.1:50051 and HTTP 127.0.0.1:8080 (Ctrl-C stops it).
 	go run ./cmd/a2agrpc serve
 
 .PHONY: test

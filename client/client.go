@@ -83,9 +83,9 @@ func newClient(card *a2av1.AgentCard, cfg config) (*Client, error) {
 			c.t = newGRPC(conn, p)
 		}
 	case TransportREST:
-		c.t = newREST(ch.iface.GetUrl(), cfg.http(ch.iface.GetUrl()), p)
+		c.t = newREST(ch.iface.GetUrl(), c.cfg.http(ch.iface.GetUrl()), p)
 	case TransportJSONRPC:
-		c.t = newJSONRPC(ch.iface.GetUrl(), cfg.http(ch.iface.GetUrl()), p)
+		c.t = newJSONRPC(ch.iface.GetUrl(), c.cfg.http(ch.iface.GetUrl()), p)
 	default:
 		return nil, fmt.Errorf("client: unknown transport %q", ch.transport)
 	}
@@ -126,7 +126,7 @@ func (cfg *config) http(target string) *http.Client {
 	if cfg.tls != nil {
 		tr.TLSClientConfig = cfg.tls.Clone()
 	}
-	cfg.httpClient = &http.Client{Transport: tr}
+	cfg.httpClient, cfg.ownHTTP = &http.Client{Transport: tr}, true
 	return cfg.httpClient
 }
 
@@ -149,13 +149,15 @@ func (c *Client) Transport() string { return c.choice.transport }
 // URL is the address of the interface in use.
 func (c *Client) URL() string { return c.choice.iface.GetUrl() }
 
-// Close releases the client's connections; calls in flight fail.
+// Close releases the client's connections: gRPC calls in flight fail;
+// HTTP streams in flight end when their response does. An HTTP client
+// given with [WithHTTPClient] is left as it is.
 func (c *Client) Close() error {
 	err := c.t.close()
 	if c.conn != nil {
 		err = errors.Join(err, c.conn.Close())
 	}
-	if hc := c.cfg.httpClient; hc != nil {
+	if hc := c.cfg.httpClient; hc != nil && c.cfg.ownHTTP {
 		hc.CloseIdleConnections()
 	}
 	return err

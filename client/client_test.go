@@ -533,3 +533,72 @@ func TestTransportChoice(t *testing.T) {
 		t.Errorf("no usable transport: %v", err)
 	}
 }
+
+// blocker holds each execution until release is closed, counting them.
+type blocker struct {
+	mu      sync.Mutex
+	runs    int
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blocker) Execute(ctx context.Context, _ *server.Request, w *server.TaskWriter) error {
+	b.mu.Lock()
+	b.runs++
+	b.mu.Unlock()
+	if err := w.Working(""); err != nil {
+		return err
+	}
+	b.started <- struct{}{}
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// TestSendNeverRepeated cuts the connection under a blocking SendMessage
+// that the agent is executing: the caller gets ErrUnavailable and the
+// message is not sent again, although the retry policy would allow it for
+// an idempotent call.
+func TestSendNeverRepeated(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			agent := &blocker{started: make(chan struct{}, 10), release: make(chan struct{})}
+			a := serve(t, agent)
+			defer close(agent.release)
+			card, gp, hp := proxied(t, a)
+			c, err := client.NewFromCard(card, client.WithTransports(tr),
+				client.WithRetry(client.RetryPolicy{MaxAttempts: 10, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			sent := make(chan error, 1)
+			go func() {
+				_, err := c.SendMessage(ctx, send("once only"))
+				sent <- err
+			}()
+			<-agent.started
+			gp.cut()
+			hp.cut()
+			if err := <-sent; !errors.Is(err, a2agrpc.ErrUnavailable) {
+				t.Errorf("SendMessage cut off = %v, want ErrUnavailable", err)
+			}
+			select {
+			case <-agent.started:
+				t.Error("the message was sent again")
+			case <-time.After(300 * time.Millisecond):
+			}
+			agent.mu.Lock()
+			defer agent.mu.Unlock()
+			if agent.runs != 1 {
+				t.Errorf("the agent ran %d times, want 1", agent.runs)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 )
 
@@ -28,7 +29,7 @@ func (c *Client) SendMessage(ctx context.Context, req *a2av1.SendMessageRequest)
 // resumed through SubscribeToTask (see [Client.SubscribeToTask]).
 func (c *Client) SendStreamingMessage(ctx context.Context, req *a2av1.SendMessageRequest) iter.Seq2[*a2av1.StreamResponse, error] {
 	req = withTenant(c, req, req.GetTenant(), func(r *a2av1.SendMessageRequest, t string) { r.Tenant = t })
-	return c.resumable(ctx, req.GetTenant(), c.t.sendStreamingMessage(ctx, req))
+	return c.resumable(ctx, req.GetTenant(), false, c.t.sendStreamingMessage(ctx, req))
 }
 
 // GetTask returns a task, with at most req.HistoryLength messages of
@@ -50,13 +51,24 @@ func (c *Client) ListTasks(ctx context.Context, req *a2av1.ListTasksRequest) (*a
 // fetched (and retried) as the iteration reaches it; an error ends it.
 func (c *Client) ListTaskPages(ctx context.Context, req *a2av1.ListTasksRequest) iter.Seq2[*a2av1.ListTasksResponse, error] {
 	return func(yield func(*a2av1.ListTasksResponse, error) bool) {
-		page := proto.Clone(req).(*a2av1.ListTasksRequest)
+		page := &a2av1.ListTasksRequest{}
+		if req != nil {
+			page = proto.Clone(req).(*a2av1.ListTasksRequest)
+		}
+		seen := map[string]bool{page.GetPageToken(): true}
 		for {
 			resp, err := c.ListTasks(ctx, page)
 			if !yield(resp, err) || err != nil || resp.GetNextPageToken() == "" {
 				return
 			}
+			if next := resp.GetNextPageToken(); seen[next] {
+				// A server that hands back a token already followed
+				// would keep the iteration going for ever.
+				yield(nil, a2agrpc.Errorf(a2agrpc.ReasonInvalidAgentResponse, "ListTasks returned page token %q twice", next))
+				return
+			}
 			page.PageToken = resp.GetNextPageToken()
+			seen[page.PageToken] = true
 		}
 	}
 }
@@ -78,7 +90,7 @@ func (c *Client) CancelTask(ctx context.Context, req *a2av1.CancelTaskRequest) (
 // turns this off.
 func (c *Client) SubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTaskRequest) iter.Seq2[*a2av1.StreamResponse, error] {
 	req = withTenant(c, req, req.GetTenant(), func(r *a2av1.SubscribeToTaskRequest, t string) { r.Tenant = t })
-	return c.resumable(ctx, req.GetTenant(), c.t.subscribeToTask(ctx, req, -1))
+	return c.resumable(ctx, req.GetTenant(), true, c.t.subscribeToTask(ctx, req, -1))
 }
 
 // CreateTaskPushNotificationConfig registers a webhook for a task's

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -19,6 +20,7 @@ type config struct {
 	prefs        []string
 	tls          *tls.Config
 	httpClient   *http.Client
+	ownHTTP      bool // httpClient was made here, not given
 	tokens       oauth2.TokenSource
 	apiKeyHeader string
 	apiKey       string
@@ -29,30 +31,49 @@ type config struct {
 	cardKeys     *cardsign.KeySet
 	dialOptions  []grpc.DialOption
 	noResume     bool
+	resumeWindow time.Duration
 }
 
 // Defaults.
 const (
 	// DefaultTimeout bounds a unary call whose context has no deadline.
 	DefaultTimeout = 30 * time.Second
+	// DefaultResumeWindow is how long a dropped stream is resumed for.
+	DefaultResumeWindow = time.Minute
 	// DefaultAPIKeyHeader is the header an API key is sent in.
 	DefaultAPIKeyHeader = "X-API-Key"
 )
 
 func defaultConfig() config {
 	return config{
-		prefs:        DefaultPreference,
+		prefs:        slices.Clone(DefaultPreference),
 		apiKeyHeader: DefaultAPIKeyHeader,
 		timeout:      DefaultTimeout,
 		retry:        DefaultRetryPolicy,
+		resumeWindow: DefaultResumeWindow,
 	}
 }
 
 // WithTransports sets the transports to choose from, in order of preference
 // (see [TransportMesh], [TransportGRPC], [TransportREST],
-// [TransportJSONRPC]). The first one the Agent Card advertises is used.
+// [TransportJSONRPC]; case does not matter). The first one the Agent Card
+// advertises is used. No names means [DefaultPreference].
 func WithTransports(names ...string) Option {
-	return func(c *config) { c.prefs = slices.Clone(names) }
+	return func(c *config) {
+		if len(names) == 0 {
+			c.prefs = slices.Clone(DefaultPreference)
+			return
+		}
+		c.prefs = c.prefs[:0:0]
+		for _, n := range names {
+			for _, known := range DefaultPreference {
+				if strings.EqualFold(n, known) {
+					n = known
+				}
+			}
+			c.prefs = append(c.prefs, n)
+		}
+	}
 }
 
 // WithTLS sets the TLS configuration of every connection, gRPC and HTTP
@@ -130,6 +151,13 @@ func WithCardKeys(keys *cardsign.KeySet) Option {
 // message size limits) to the gRPC connection.
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(c *config) { c.dialOptions = append(c.dialOptions, opts...) }
+}
+
+// WithResumeWindow sets how long the client keeps trying to resume a
+// dropped stream, with the backoff of [WithRetry], before it reports the
+// drop ([DefaultResumeWindow]). It should outlast a server restart.
+func WithResumeWindow(d time.Duration) Option {
+	return func(c *config) { c.resumeWindow = max(d, 0) }
 }
 
 // WithoutResume turns off the automatic resumption of dropped streams: a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"time"
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
@@ -23,9 +24,12 @@ import (
 // transports that have one; the resumed subscription starts after the
 // last one delivered, and anything at or before it is skipped, so no
 // event reaches the caller twice.
-func (c *Client) resumable(ctx context.Context, tenant string, first stream) iter.Seq2[*a2av1.StreamResponse, error] {
+//
+// A send's stream ends when the task is interrupted (INPUT_REQUIRED,
+// AUTH_REQUIRED); a subscription's goes on until the task is terminal.
+func (c *Client) resumable(ctx context.Context, tenant string, subscription bool, first stream) iter.Seq2[*a2av1.StreamResponse, error] {
 	return func(yield func(*a2av1.StreamResponse, error) bool) {
-		r := resumer{c: c, tenant: tenant}
+		r := resumer{c: c, tenant: tenant, subscription: subscription}
 		s := first
 		for {
 			stop, err := r.drain(s, yield)
@@ -49,14 +53,16 @@ var errEnded = errors.New("stream ended")
 
 // resumer is the state of one resumable stream.
 type resumer struct {
-	c        *Client
-	tenant   string
-	taskID   string
-	lastSeq  int64
-	final    bool // the last event ends the stream
-	failures int  // consecutive resumptions without an event
-	resumed  bool
-	got      bool // the current stream delivered an event
+	c            *Client
+	tenant       string
+	subscription bool
+	taskID       string
+	lastSeq      int64
+	final        bool      // the last event ends the stream
+	failures     int       // consecutive resumptions without an event
+	droppedAt    time.Time // when the current run of failures began
+	resumed      bool
+	got          bool // the current stream delivered an event
 }
 
 // drain passes s's events on; it returns whether the caller stopped
@@ -77,7 +83,7 @@ func (r *resumer) drain(s stream, yield func(*a2av1.StreamResponse, error) bool)
 		if id := taskIDOf(ev.resp); id != "" {
 			r.taskID = id
 		}
-		r.final = endsStream(ev.resp)
+		r.final = endsStream(ev.resp, !r.subscription)
 		if !yield(ev.resp, nil) {
 			return true, nil
 		}
@@ -90,7 +96,11 @@ func (r *resumer) drain(s stream, yield func(*a2av1.StreamResponse, error) bool)
 func (r *resumer) resume(ctx context.Context, err error) (stream, error) {
 	c := r.c
 	switch {
-	case err == nil && (r.final || r.taskID == ""):
+	case r.final:
+		// The event that ends the stream arrived: whatever followed it
+		// (a cut connection) lost nothing.
+		return nil, errEnded
+	case err == nil && r.taskID == "":
 		return nil, errEnded
 	case err != nil && r.resumed && !r.got && errors.Is(err, a2agrpc.ErrUnsupportedOperation):
 		// The task ended while we were away and this transport cannot
@@ -109,12 +119,17 @@ func (r *resumer) resume(ctx context.Context, err error) (stream, error) {
 	} else {
 		err = a2agrpc.NewError(a2agrpc.ReasonUnavailable, "the stream ended before the task did")
 	}
+	if r.failures == 0 {
+		r.droppedAt = time.Now()
+	}
 	r.failures++
-	if r.failures >= c.cfg.retry.MaxAttempts {
+	// A restart or a drain takes seconds, not the sub-second budget of a
+	// unary retry: resumption keeps trying for the resume window.
+	if time.Since(r.droppedAt) > c.cfg.resumeWindow {
 		return nil, err
 	}
 	_, floor := retryable(err)
-	if !wait(ctx, c.cfg.retry.backoff(r.failures, floor)) {
+	if floor > maxRetryAfter || !wait(ctx, c.cfg.retry.backoff(r.failures, floor)) {
 		return nil, err
 	}
 	after := int64(-1)
@@ -150,8 +165,9 @@ func taskIDOf(r *a2av1.StreamResponse) string {
 }
 
 // endsStream reports whether a stream may end after this event: a direct
-// message, or a task that reached a terminal or interrupted state.
-func endsStream(r *a2av1.StreamResponse) bool {
+// message, or a task that reached a terminal state (or an interrupted one,
+// when interrupted is true).
+func endsStream(r *a2av1.StreamResponse, interrupted bool) bool {
 	if r.GetMessage() != nil {
 		return true
 	}
@@ -166,9 +182,10 @@ func endsStream(r *a2av1.StreamResponse) bool {
 	}
 	switch s {
 	case a2av1.TaskState_TASK_STATE_COMPLETED, a2av1.TaskState_TASK_STATE_FAILED,
-		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED,
-		a2av1.TaskState_TASK_STATE_INPUT_REQUIRED, a2av1.TaskState_TASK_STATE_AUTH_REQUIRED:
+		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED:
 		return true
+	case a2av1.TaskState_TASK_STATE_INPUT_REQUIRED, a2av1.TaskState_TASK_STATE_AUTH_REQUIRED:
+		return interrupted
 	}
 	return false
 }

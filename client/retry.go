@@ -9,8 +9,8 @@ import (
 )
 
 // RetryPolicy says how idempotent calls (GetTask, ListTasks, the push
-// config reads, GetExtendedAgentCard, the card fetch) and stream
-// resumptions are retried. SendMessage, CancelTask and the push config
+// config reads, GetExtendedAgentCard, the card fetch) are retried; stream
+// resumption uses its backoff too, for as long as [WithResumeWindow] says. SendMessage, CancelTask and the push config
 // writes are never retried: repeating them could repeat their effect.
 //
 // A call is retried only when it failed with ReasonUnavailable (the server
@@ -45,6 +45,10 @@ func retryable(err error) (bool, time.Duration) {
 	}
 	return false, 0
 }
+
+// maxRetryAfter bounds how long a server's Retry-After can hold a call or
+// a stream: a server asking for more is treated as refusing.
+const maxRetryAfter = time.Minute
 
 // backoff is the delay before retry number attempt (1 for the first
 // retry).
@@ -86,7 +90,7 @@ func (p RetryPolicy) do(ctx context.Context, idempotent bool, call func(context.
 			return err
 		}
 		ok, floor := retryable(err)
-		if !ok || !wait(ctx, p.backoff(attempt, floor)) {
+		if !ok || floor > maxRetryAfter || !wait(ctx, p.backoff(attempt, floor)) {
 			return err
 		}
 	}

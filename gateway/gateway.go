@@ -42,6 +42,9 @@ var _ server.API = (*Remote)(nil)
 // configure the connection (TLS/mTLS to the agent, retries, timeouts);
 // per-call credentials come from each HTTP request.
 func NewRemote(agent, card *a2av1.AgentCard, opts ...client.Option) (*Remote, error) {
+	// Each call is bounded by its HTTP request, not by the client's default
+	// timeout: a blocking send may legitimately take minutes.
+	opts = append([]client.Option{client.WithTimeout(0)}, opts...)
 	c, err := client.NewFromCard(agent, append(opts, client.WithTransports(client.TransportGRPC))...)
 	if err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version":   {summary: "print the build and protocol versions", run: runVersion},
-		"serve":     {summary: "run the echo agent over gRPC (and the mesh stream)", run: runServe},
+		"serve":     {summary: "run the echo agent over gRPC, the mesh stream, HTTP+JSON/SSE and JSON-RPC", run: runServe},
 		"bench":     {summary: "drive an A2A endpoint with concurrent workers and report throughput and latency", run: runBench},
 		"baseline":  {summary: "serve the bare grpc-go echo that benchmarks compare against", run: runBaseline},
 		"certs":     {summary: "create a development CA, a server certificate and client certificates for mutual TLS", run: runCerts},

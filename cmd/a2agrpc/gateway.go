@@ -87,7 +87,11 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer remote.Close()
-	h, err := gateway.New(remote, splitList(*forward))
+	fwd := splitList(*forward)
+	if fwd == nil {
+		fwd = []string{} // -forward "": pass nothing on
+	}
+	h, err := gateway.New(remote, fwd)
 	if err != nil {
 		return err
 	}

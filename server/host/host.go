@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -121,7 +122,7 @@ func Start(exec server.Executor, cfg Config) (*Agent, error) {
 
 func start(exec server.Executor, cfg Config, lis, httpLis net.Listener) (*Agent, error) {
 	a := &Agent{stopped: make(chan struct{})}
-	a.gAddr = lis.Addr().String()
+	a.gAddr = reachable(lis.Addr().String())
 	if cfg.AdvertiseGRPC != "" {
 		a.gAddr = cfg.AdvertiseGRPC
 	}
@@ -219,7 +220,7 @@ func httpBase(cfg Config, l net.Listener) string {
 	if cfg.AdvertiseHTTP != "" {
 		return strings.TrimRight(cfg.AdvertiseHTTP, "/")
 	}
-	host, port, _ := net.SplitHostPort(l.Addr().String())
+	host, port, _ := net.SplitHostPort(reachable(l.Addr().String()))
 	if cfg.AdvertiseGRPC != "" {
 		host, _, _ = net.SplitHostPort(cfg.AdvertiseGRPC)
 	}
@@ -228,6 +229,25 @@ func httpBase(cfg Config, l net.Listener) string {
 		scheme = "https"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// reachable replaces a wildcard listen host (0.0.0.0, ::) by this
+// machine's host name: a card naming a wildcard address cannot be dialled
+// from anywhere else. Set the Advertise fields when the name is not what
+// clients resolve (containers, NAT).
+func reachable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		return addr
+	}
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "localhost"
+	}
+	return net.JoinHostPort(name, port)
 }
 
 // buildCard fills the served interfaces into the configured card.

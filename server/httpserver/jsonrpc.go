@@ -272,7 +272,7 @@ func (s *Server) jsonrpcStream(w http.ResponseWriter, r *http.Request, req *rpcR
 		resp := rpcResponse{JSONRPC: "2.0", ID: id}
 		seq := ""
 		if err != nil {
-			resp.Error = rpcErr(err)
+			resp.Error = rpcErr(s.draining(err))
 		} else if resp.Result, err = a2ajson.Marshal(ev.Response); err != nil {
 			resp.Error, resp.Result = rpcErr(err), nil
 		} else if ev.Seq > 0 {

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"iter"
@@ -105,7 +106,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, events iter.Seq2
 		err = errors.New("stream ended before its first event")
 	}
 	if err != nil {
-		writeError(w, err)
+		writeError(w, s.draining(err))
 		return
 	}
 	setActivated(w, server.CallInfoFrom(r.Context()))
@@ -129,7 +130,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, events iter.Seq2
 		}
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		e := classify(err)
+		e := classify(s.draining(err))
 		_ = out.Event("", "error", body(e, e.HTTPStatus()))
 	}
 }
@@ -148,4 +149,14 @@ func lastEventID(r *http.Request) (int64, error) {
 		return -1, a2agrpc.InvalidParams("Last-Event-ID", "must be an event id of this stream, got %q", last)
 	}
 	return n, nil
+}
+
+// draining reports a stream cut short by Drain as the UNAVAILABLE it is
+// (resubscribe elsewhere), not as the cancellation the store or the agent
+// saw when Drain cancelled the stream's context.
+func (s *Server) draining(err error) error {
+	if s.drain.Err() != nil && (errors.Is(err, context.Canceled) || a2agrpc.AsError(err).Reason == a2agrpc.ReasonCanceled) {
+		return errDraining
+	}
+	return err
 }
