@@ -83,7 +83,7 @@ func (m *meshTransport) start(ctx context.Context, tmpl *meshv1.Request, buffer 
 	if err := ctx.Err(); err != nil {
 		return nil, a2agrpc.AsError(err)
 	}
-	ext, err := m.extensions(ctx)
+	ext, trace, err := m.frameParams(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -92,35 +92,39 @@ func (m *meshTransport) start(ctx context.Context, tmpl *meshv1.Request, buffer 
 		return nil, err
 	}
 	req := &meshv1.Request{
-		RequestId:   m.ids.Add(1),
-		Extensions:  ext,
-		ResumeAfter: tmpl.GetResumeAfter(),
-		Operation:   tmpl.GetOperation(),
+		RequestId:    m.ids.Add(1),
+		Extensions:   ext,
+		TraceContext: trace,
+		ResumeAfter:  tmpl.GetResumeAfter(),
+		Operation:    tmpl.GetOperation(),
 	}
 	return s.begin(req, buffer)
 }
 
-// extensions returns the A2A-Extensions of this call. The stream's
-// metadata is fixed when it opens, so per-call parameters that matter to
-// the agent have to travel in the request frame; extensions are the only
-// ones the frame has room for.
-func (m *meshTransport) extensions(ctx context.Context) ([]string, error) {
+// frameParams returns the A2A-Extensions and the W3C trace context of
+// this call. The stream's metadata is fixed when it opens, so per-call
+// parameters travel in the request frame.
+func (m *meshTransport) frameParams(ctx context.Context) (ext []string, trace map[string]string, err error) {
 	h, err := m.p.headers(ctx)
 	if err != nil {
-		return nil, a2agrpc.AsError(err)
+		return nil, nil, a2agrpc.AsError(err)
 	}
-	var out []string
 	for k, v := range h {
-		if !strings.EqualFold(k, a2agrpc.HeaderExtensions) {
-			continue
-		}
-		for item := range strings.SplitSeq(v, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				out = append(out, item)
+		switch {
+		case strings.EqualFold(k, a2agrpc.HeaderExtensions):
+			for item := range strings.SplitSeq(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					ext = append(ext, item)
+				}
 			}
+		case strings.EqualFold(k, "traceparent"), strings.EqualFold(k, "tracestate"):
+			if trace == nil {
+				trace = make(map[string]string, 2)
+			}
+			trace[strings.ToLower(k)] = v
 		}
 	}
-	return out, nil
+	return ext, trace, nil
 }
 
 // meshUnary runs an operation answered by one frame; pick extracts the

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/cardsign"
@@ -130,6 +132,39 @@ func TestTraceContext(t *testing.T) {
 		for range 3 {
 			if got := <-seen; !strings.HasPrefix(got, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-") {
 				t.Errorf("%s: traceparent %q", tr, got)
+			}
+		}
+	}
+}
+
+// traceRecorder is the echo agent noting the traceparent its call came with.
+type traceRecorder struct{ seen chan string }
+
+func (r traceRecorder) Execute(ctx context.Context, req *server.Request, w *server.TaskWriter) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	r.seen <- strings.Join(md.Get("traceparent"), ",")
+	return echo.Executor.Execute(ctx, req, w)
+}
+
+// TestTraceContextGRPC: over gRPC and over each request of the mesh
+// stream, the agent sees the caller's trace context in its metadata.
+func TestTraceContextGRPC(t *testing.T) {
+	rec := traceRecorder{seen: make(chan string, 10)}
+	agent := serve(t, rec)
+	for i, tr := range []string{client.TransportGRPC, client.TransportMesh} {
+		c := dial(t, agent, tr)
+		tid, _ := trace.TraceIDFromHex(fmt.Sprintf("4bf92f3577b34da6a3ce929d0e0e473%d", i))
+		sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+		for j := range 2 { // the mesh stream's second request too
+			sid[7] = byte(j)
+			ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+			if _, err := c.SendMessage(ctx, send("traced")); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("00-%s-%s-01", tid, sid)
+			if got := <-rec.seen; got != want {
+				t.Errorf("%s call %d: the agent saw traceparent %q, want %q", tr, j, got, want)
 			}
 		}
 	}

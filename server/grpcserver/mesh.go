@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -288,6 +289,7 @@ func (s *session) dispatch(f *meshv1.Request, draining bool) {
 		info := &server.CallInfo{Version: s.base.Version, Caller: s.base.Caller, Remote: s.base.Remote,
 			Extensions: server.SplitList(append(slices.Clone(s.base.Extensions), f.GetExtensions()...)...)}
 		s.requests.Add(1)
+		ctx = withTraceContext(ctx, f.GetTraceContext())
 		go s.serve(server.WithCallInfo(ctx, info), cancel, info, f)
 	}
 }
@@ -424,4 +426,25 @@ func taskResult(m proto.Message) *meshv1.Response {
 
 func pushConfigResult(m proto.Message) *meshv1.Response {
 	return &meshv1.Response{Result: &meshv1.Response_PushConfig{PushConfig: m.(*a2av1.TaskPushNotificationConfig)}}
+}
+
+// traceKeys are the W3C Trace Context keys a request frame may carry.
+var traceKeys = []string{"traceparent", "tracestate"}
+
+// withTraceContext gives one request the trace context its frame carries,
+// as incoming metadata: where a unary call would have it, so that tracing
+// and agents read it the same way on every binding. The stream's own
+// metadata is kept otherwise.
+func withTraceContext(ctx context.Context, tc map[string]string) context.Context {
+	if len(tc) == 0 {
+		return ctx
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	md = md.Copy()
+	for _, k := range traceKeys {
+		if v, ok := tc[k]; ok {
+			md.Set(k, v)
+		}
+	}
+	return metadata.NewIncomingContext(ctx, md)
 }

@@ -51,6 +51,10 @@ type Request struct {
 	// events missed since then are replayed, then live ones follow. Zero asks
 	// for a fresh subscription that starts with the current task.
 	ResumeAfter int64 `protobuf:"varint,5,opt,name=resume_after,json=resumeAfter,proto3" json:"resume_after,omitempty"`
+	// W3C Trace Context of this request ("traceparent", "tracestate"): the
+	// stream's metadata is sent once, so a trace that each request belongs
+	// to travels with the request. Other keys are ignored.
+	TraceContext map[string]string `protobuf:"bytes,6,rep,name=trace_context,json=traceContext,proto3" json:"trace_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// What the frame asks for; exactly one member is set.
 	//
 	// Types that are valid to be assigned to Operation:
@@ -122,6 +126,13 @@ func (x *Request) GetResumeAfter() int64 {
 		return x.ResumeAfter
 	}
 	return 0
+}
+
+func (x *Request) GetTraceContext() map[string]string {
+	if x != nil {
+		return x.TraceContext
+	}
+	return nil
 }
 
 func (x *Request) GetOperation() isRequest_Operation {
@@ -637,14 +648,16 @@ var File_a2agrpc_mesh_v1_mesh_proto protoreflect.FileDescriptor
 
 const file_a2agrpc_mesh_v1_mesh_proto_rawDesc = "" +
 	"\n" +
-	"\x1aa2agrpc/mesh/v1/mesh.proto\x12\x0fa2agrpc.mesh.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x17google/rpc/status.proto\x1a\x13lf/a2a/v1/a2a.proto\"\xdd\t\n" +
+	"\x1aa2agrpc/mesh/v1/mesh.proto\x12\x0fa2agrpc.mesh.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x17google/rpc/status.proto\x1a\x13lf/a2a/v1/a2a.proto\"\xef\n" +
+	"\n" +
 	"\aRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x1e\n" +
 	"\n" +
 	"extensions\x18\x02 \x03(\tR\n" +
 	"extensions\x12!\n" +
-	"\fresume_after\x18\x05 \x01(\x03R\vresumeAfter\x12B\n" +
+	"\fresume_after\x18\x05 \x01(\x03R\vresumeAfter\x12O\n" +
+	"\rtrace_context\x18\x06 \x03(\v2*.a2agrpc.mesh.v1.Request.TraceContextEntryR\ftraceContext\x12B\n" +
 	"\fsend_message\x18\n" +
 	" \x01(\v2\x1d.lf.a2a.v1.SendMessageRequestH\x00R\vsendMessage\x12U\n" +
 	"\x16send_streaming_message\x18\v \x01(\v2\x1d.lf.a2a.v1.SendMessageRequestH\x00R\x14sendStreamingMessage\x126\n" +
@@ -660,7 +673,10 @@ const file_a2agrpc_mesh_v1_mesh_proto_rawDesc = "" +
 	"$delete_task_push_notification_config\x18\x13 \x01(\v22.lf.a2a.v1.DeleteTaskPushNotificationConfigRequestH\x00R deleteTaskPushNotificationConfig\x12_\n" +
 	"\x17get_extended_agent_card\x18\x14 \x01(\v2&.lf.a2a.v1.GetExtendedAgentCardRequestH\x00R\x14getExtendedAgentCard\x120\n" +
 	"\x06cancel\x18\x03 \x01(\v2\x16.google.protobuf.EmptyH\x00R\x06cancel\x12,\n" +
-	"\x04ping\x18\x04 \x01(\v2\x16.google.protobuf.EmptyH\x00R\x04pingB\v\n" +
+	"\x04ping\x18\x04 \x01(\v2\x16.google.protobuf.EmptyH\x00R\x04ping\x1a?\n" +
+	"\x11TraceContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
 	"\toperation\"\xac\x06\n" +
 	"\bResponse\x12\x1d\n" +
 	"\n" +
@@ -699,62 +715,64 @@ func file_a2agrpc_mesh_v1_mesh_proto_rawDescGZIP() []byte {
 	return file_a2agrpc_mesh_v1_mesh_proto_rawDescData
 }
 
-var file_a2agrpc_mesh_v1_mesh_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_a2agrpc_mesh_v1_mesh_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_a2agrpc_mesh_v1_mesh_proto_goTypes = []any{
 	(*Request)(nil),                                    // 0: a2agrpc.mesh.v1.Request
 	(*Response)(nil),                                   // 1: a2agrpc.mesh.v1.Response
-	(*v1.SendMessageRequest)(nil),                      // 2: lf.a2a.v1.SendMessageRequest
-	(*v1.GetTaskRequest)(nil),                          // 3: lf.a2a.v1.GetTaskRequest
-	(*v1.ListTasksRequest)(nil),                        // 4: lf.a2a.v1.ListTasksRequest
-	(*v1.CancelTaskRequest)(nil),                       // 5: lf.a2a.v1.CancelTaskRequest
-	(*v1.SubscribeToTaskRequest)(nil),                  // 6: lf.a2a.v1.SubscribeToTaskRequest
-	(*v1.TaskPushNotificationConfig)(nil),              // 7: lf.a2a.v1.TaskPushNotificationConfig
-	(*v1.GetTaskPushNotificationConfigRequest)(nil),    // 8: lf.a2a.v1.GetTaskPushNotificationConfigRequest
-	(*v1.ListTaskPushNotificationConfigsRequest)(nil),  // 9: lf.a2a.v1.ListTaskPushNotificationConfigsRequest
-	(*v1.DeleteTaskPushNotificationConfigRequest)(nil), // 10: lf.a2a.v1.DeleteTaskPushNotificationConfigRequest
-	(*v1.GetExtendedAgentCardRequest)(nil),             // 11: lf.a2a.v1.GetExtendedAgentCardRequest
-	(*emptypb.Empty)(nil),                              // 12: google.protobuf.Empty
-	(*status.Status)(nil),                              // 13: google.rpc.Status
-	(*v1.SendMessageResponse)(nil),                     // 14: lf.a2a.v1.SendMessageResponse
-	(*v1.StreamResponse)(nil),                          // 15: lf.a2a.v1.StreamResponse
-	(*v1.Task)(nil),                                    // 16: lf.a2a.v1.Task
-	(*v1.ListTasksResponse)(nil),                       // 17: lf.a2a.v1.ListTasksResponse
-	(*v1.ListTaskPushNotificationConfigsResponse)(nil), // 18: lf.a2a.v1.ListTaskPushNotificationConfigsResponse
-	(*v1.AgentCard)(nil),                               // 19: lf.a2a.v1.AgentCard
+	nil,                                                // 2: a2agrpc.mesh.v1.Request.TraceContextEntry
+	(*v1.SendMessageRequest)(nil),                      // 3: lf.a2a.v1.SendMessageRequest
+	(*v1.GetTaskRequest)(nil),                          // 4: lf.a2a.v1.GetTaskRequest
+	(*v1.ListTasksRequest)(nil),                        // 5: lf.a2a.v1.ListTasksRequest
+	(*v1.CancelTaskRequest)(nil),                       // 6: lf.a2a.v1.CancelTaskRequest
+	(*v1.SubscribeToTaskRequest)(nil),                  // 7: lf.a2a.v1.SubscribeToTaskRequest
+	(*v1.TaskPushNotificationConfig)(nil),              // 8: lf.a2a.v1.TaskPushNotificationConfig
+	(*v1.GetTaskPushNotificationConfigRequest)(nil),    // 9: lf.a2a.v1.GetTaskPushNotificationConfigRequest
+	(*v1.ListTaskPushNotificationConfigsRequest)(nil),  // 10: lf.a2a.v1.ListTaskPushNotificationConfigsRequest
+	(*v1.DeleteTaskPushNotificationConfigRequest)(nil), // 11: lf.a2a.v1.DeleteTaskPushNotificationConfigRequest
+	(*v1.GetExtendedAgentCardRequest)(nil),             // 12: lf.a2a.v1.GetExtendedAgentCardRequest
+	(*emptypb.Empty)(nil),                              // 13: google.protobuf.Empty
+	(*status.Status)(nil),                              // 14: google.rpc.Status
+	(*v1.SendMessageResponse)(nil),                     // 15: lf.a2a.v1.SendMessageResponse
+	(*v1.StreamResponse)(nil),                          // 16: lf.a2a.v1.StreamResponse
+	(*v1.Task)(nil),                                    // 17: lf.a2a.v1.Task
+	(*v1.ListTasksResponse)(nil),                       // 18: lf.a2a.v1.ListTasksResponse
+	(*v1.ListTaskPushNotificationConfigsResponse)(nil), // 19: lf.a2a.v1.ListTaskPushNotificationConfigsResponse
+	(*v1.AgentCard)(nil),                               // 20: lf.a2a.v1.AgentCard
 }
 var file_a2agrpc_mesh_v1_mesh_proto_depIdxs = []int32{
-	2,  // 0: a2agrpc.mesh.v1.Request.send_message:type_name -> lf.a2a.v1.SendMessageRequest
-	2,  // 1: a2agrpc.mesh.v1.Request.send_streaming_message:type_name -> lf.a2a.v1.SendMessageRequest
-	3,  // 2: a2agrpc.mesh.v1.Request.get_task:type_name -> lf.a2a.v1.GetTaskRequest
-	4,  // 3: a2agrpc.mesh.v1.Request.list_tasks:type_name -> lf.a2a.v1.ListTasksRequest
-	5,  // 4: a2agrpc.mesh.v1.Request.cancel_task:type_name -> lf.a2a.v1.CancelTaskRequest
-	6,  // 5: a2agrpc.mesh.v1.Request.subscribe_to_task:type_name -> lf.a2a.v1.SubscribeToTaskRequest
-	7,  // 6: a2agrpc.mesh.v1.Request.create_task_push_notification_config:type_name -> lf.a2a.v1.TaskPushNotificationConfig
-	8,  // 7: a2agrpc.mesh.v1.Request.get_task_push_notification_config:type_name -> lf.a2a.v1.GetTaskPushNotificationConfigRequest
-	9,  // 8: a2agrpc.mesh.v1.Request.list_task_push_notification_configs:type_name -> lf.a2a.v1.ListTaskPushNotificationConfigsRequest
-	10, // 9: a2agrpc.mesh.v1.Request.delete_task_push_notification_config:type_name -> lf.a2a.v1.DeleteTaskPushNotificationConfigRequest
-	11, // 10: a2agrpc.mesh.v1.Request.get_extended_agent_card:type_name -> lf.a2a.v1.GetExtendedAgentCardRequest
-	12, // 11: a2agrpc.mesh.v1.Request.cancel:type_name -> google.protobuf.Empty
-	12, // 12: a2agrpc.mesh.v1.Request.ping:type_name -> google.protobuf.Empty
-	13, // 13: a2agrpc.mesh.v1.Response.error:type_name -> google.rpc.Status
-	12, // 14: a2agrpc.mesh.v1.Response.end:type_name -> google.protobuf.Empty
-	12, // 15: a2agrpc.mesh.v1.Response.heartbeat:type_name -> google.protobuf.Empty
-	12, // 16: a2agrpc.mesh.v1.Response.pong:type_name -> google.protobuf.Empty
-	14, // 17: a2agrpc.mesh.v1.Response.send_message:type_name -> lf.a2a.v1.SendMessageResponse
-	15, // 18: a2agrpc.mesh.v1.Response.event:type_name -> lf.a2a.v1.StreamResponse
-	16, // 19: a2agrpc.mesh.v1.Response.task:type_name -> lf.a2a.v1.Task
-	17, // 20: a2agrpc.mesh.v1.Response.list_tasks:type_name -> lf.a2a.v1.ListTasksResponse
-	7,  // 21: a2agrpc.mesh.v1.Response.push_config:type_name -> lf.a2a.v1.TaskPushNotificationConfig
-	18, // 22: a2agrpc.mesh.v1.Response.push_configs:type_name -> lf.a2a.v1.ListTaskPushNotificationConfigsResponse
-	12, // 23: a2agrpc.mesh.v1.Response.deleted:type_name -> google.protobuf.Empty
-	19, // 24: a2agrpc.mesh.v1.Response.agent_card:type_name -> lf.a2a.v1.AgentCard
-	0,  // 25: a2agrpc.mesh.v1.MeshService.Connect:input_type -> a2agrpc.mesh.v1.Request
-	1,  // 26: a2agrpc.mesh.v1.MeshService.Connect:output_type -> a2agrpc.mesh.v1.Response
-	26, // [26:27] is the sub-list for method output_type
-	25, // [25:26] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	2,  // 0: a2agrpc.mesh.v1.Request.trace_context:type_name -> a2agrpc.mesh.v1.Request.TraceContextEntry
+	3,  // 1: a2agrpc.mesh.v1.Request.send_message:type_name -> lf.a2a.v1.SendMessageRequest
+	3,  // 2: a2agrpc.mesh.v1.Request.send_streaming_message:type_name -> lf.a2a.v1.SendMessageRequest
+	4,  // 3: a2agrpc.mesh.v1.Request.get_task:type_name -> lf.a2a.v1.GetTaskRequest
+	5,  // 4: a2agrpc.mesh.v1.Request.list_tasks:type_name -> lf.a2a.v1.ListTasksRequest
+	6,  // 5: a2agrpc.mesh.v1.Request.cancel_task:type_name -> lf.a2a.v1.CancelTaskRequest
+	7,  // 6: a2agrpc.mesh.v1.Request.subscribe_to_task:type_name -> lf.a2a.v1.SubscribeToTaskRequest
+	8,  // 7: a2agrpc.mesh.v1.Request.create_task_push_notification_config:type_name -> lf.a2a.v1.TaskPushNotificationConfig
+	9,  // 8: a2agrpc.mesh.v1.Request.get_task_push_notification_config:type_name -> lf.a2a.v1.GetTaskPushNotificationConfigRequest
+	10, // 9: a2agrpc.mesh.v1.Request.list_task_push_notification_configs:type_name -> lf.a2a.v1.ListTaskPushNotificationConfigsRequest
+	11, // 10: a2agrpc.mesh.v1.Request.delete_task_push_notification_config:type_name -> lf.a2a.v1.DeleteTaskPushNotificationConfigRequest
+	12, // 11: a2agrpc.mesh.v1.Request.get_extended_agent_card:type_name -> lf.a2a.v1.GetExtendedAgentCardRequest
+	13, // 12: a2agrpc.mesh.v1.Request.cancel:type_name -> google.protobuf.Empty
+	13, // 13: a2agrpc.mesh.v1.Request.ping:type_name -> google.protobuf.Empty
+	14, // 14: a2agrpc.mesh.v1.Response.error:type_name -> google.rpc.Status
+	13, // 15: a2agrpc.mesh.v1.Response.end:type_name -> google.protobuf.Empty
+	13, // 16: a2agrpc.mesh.v1.Response.heartbeat:type_name -> google.protobuf.Empty
+	13, // 17: a2agrpc.mesh.v1.Response.pong:type_name -> google.protobuf.Empty
+	15, // 18: a2agrpc.mesh.v1.Response.send_message:type_name -> lf.a2a.v1.SendMessageResponse
+	16, // 19: a2agrpc.mesh.v1.Response.event:type_name -> lf.a2a.v1.StreamResponse
+	17, // 20: a2agrpc.mesh.v1.Response.task:type_name -> lf.a2a.v1.Task
+	18, // 21: a2agrpc.mesh.v1.Response.list_tasks:type_name -> lf.a2a.v1.ListTasksResponse
+	8,  // 22: a2agrpc.mesh.v1.Response.push_config:type_name -> lf.a2a.v1.TaskPushNotificationConfig
+	19, // 23: a2agrpc.mesh.v1.Response.push_configs:type_name -> lf.a2a.v1.ListTaskPushNotificationConfigsResponse
+	13, // 24: a2agrpc.mesh.v1.Response.deleted:type_name -> google.protobuf.Empty
+	20, // 25: a2agrpc.mesh.v1.Response.agent_card:type_name -> lf.a2a.v1.AgentCard
+	0,  // 26: a2agrpc.mesh.v1.MeshService.Connect:input_type -> a2agrpc.mesh.v1.Request
+	1,  // 27: a2agrpc.mesh.v1.MeshService.Connect:output_type -> a2agrpc.mesh.v1.Response
+	27, // [27:28] is the sub-list for method output_type
+	26, // [26:27] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_a2agrpc_mesh_v1_mesh_proto_init() }
@@ -797,7 +815,7 @@ func file_a2agrpc_mesh_v1_mesh_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_a2agrpc_mesh_v1_mesh_proto_rawDesc), len(file_a2agrpc_mesh_v1_mesh_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
