@@ -138,14 +138,9 @@ func (t *jsonrpcTransport) call(ctx context.Context, method string, params, out 
 	if err != nil {
 		return err
 	}
-	resp, err := t.hc.Do(req)
+	resp, body, err := exchange(ctx, t.hc, req)
 	if err != nil {
-		return unreachable(ctx, err)
-	}
-	defer resp.Body.Close()
-	body, err := readBody(resp)
-	if err != nil {
-		return unreachable(ctx, err)
+		return err
 	}
 	reply, err := decodeReply(resp, body, id)
 	if err != nil {

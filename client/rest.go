@@ -162,14 +162,9 @@ func (t *restTransport) unary(ctx context.Context, method string, r route, req, 
 	if err != nil {
 		return err
 	}
-	resp, err := t.hc.Do(hreq)
+	resp, body, err := exchange(ctx, t.hc, hreq)
 	if err != nil {
-		return unreachable(ctx, err)
-	}
-	defer resp.Body.Close()
-	body, err := readBody(resp)
-	if err != nil {
-		return unreachable(ctx, err)
+		return err
 	}
 	if !successful(resp) {
 		return httpError(resp, body)
@@ -178,6 +173,21 @@ func (t *restTransport) unary(ctx context.Context, method string, r route, req, 
 		return nil
 	}
 	return decodeResult(body, out)
+}
+
+// exchange sends req and reads the whole (bounded) answer; a failure to
+// get it is ReasonUnavailable, or the context's error.
+func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, unreachable(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := readBody(resp)
+	if err != nil {
+		return nil, nil, unreachable(ctx, err)
+	}
+	return resp, body, nil
 }
 
 // stream opens a streaming route; after >= 0 asks to resume after that

@@ -46,6 +46,15 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// taskCommand is callCommand for the commands that take one task id.
+func taskCommand(ctx context.Context, fs *flag.FlagSet, args []string, stdout io.Writer) (c *client.Client, p *printer, id string, err error) {
+	c, p, err = callCommand(ctx, fs, args, stdout, func() (err error) {
+		id, err = oneArg(fs, "task id")
+		return err
+	})
+	return c, p, id, err
+}
+
 // oneArg is the single positional argument of get, cancel and subscribe.
 func oneArg(fs *flag.FlagSet, what string) (string, error) {
 	if fs.NArg() != 1 || strings.TrimSpace(fs.Arg(0)) == "" {
@@ -145,11 +154,7 @@ func outcome(t *a2av1.Task) error {
 func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("get", "TASK_ID", stderr)
 	history := fs.Int("history", -1, "messages of history to include (-1: the agent's default)")
-	var id string
-	c, p, err := callCommand(ctx, fs, args, stdout, func() (err error) {
-		id, err = oneArg(fs, "task id")
-		return err
-	})
+	c, p, id, err := taskCommand(ctx, fs, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -218,12 +223,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // runCancel cancels a task.
 func runCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("cancel", "TASK_ID", stderr)
-	var id string
-	c, p, err := callCommand(ctx, fs, args, stdout, func() (err error) {
-		id, err = oneArg(fs, "task id")
-		return err
-	})
+	c, p, id, err := taskCommand(ctx, newFlagSet("cancel", "TASK_ID", stderr), args, stdout)
 	if err != nil {
 		return err
 	}
@@ -237,12 +237,7 @@ func runCancel(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // runSubscribe streams a task's updates until it ends.
 func runSubscribe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("subscribe", "TASK_ID", stderr)
-	var id string
-	c, p, err := callCommand(ctx, fs, args, stdout, func() (err error) {
-		id, err = oneArg(fs, "task id")
-		return err
-	})
+	c, p, id, err := taskCommand(ctx, newFlagSet("subscribe", "TASK_ID", stderr), args, stdout)
 	if err != nil {
 		return err
 	}
