@@ -301,7 +301,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			t.Parallel()
 			rec := &recorder{}
-			agent := serve(t, rec, server.WithRateLimit(5, 1))
+			agent := serve(t, rec, server.WithRateLimit(2, 1))
 			c := dial(t, agent, tr, client.WithRetry(client.RetryPolicy{MaxAttempts: 10, InitialBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}))
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -322,7 +322,8 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 					t.Fatalf("GetTask under the rate limit: %v", err)
 				}
 			}
-			// 1 token per 200 ms: three calls need at least ~400 ms of waiting.
+			// 1 token per 500 ms: three calls need at least ~1 s of waiting (and a
+			// loaded machine is unlikely to refill a token between the sends).
 			if waited := time.Since(start); waited < 300*time.Millisecond {
 				t.Errorf("three rate-limited GetTask calls took %v: Retry-After was not honoured", waited)
 			}
