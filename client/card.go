@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,12 +39,12 @@ func fetchCard(ctx context.Context, baseURL string, cfg *config) (*a2av1.AgentCa
 		return nil, err
 	}
 	hc := cfg.http(target)
-	hdr := headerSource(cfg)
+	p := params{headers: headerSource(cfg)}
 	var card *a2av1.AgentCard
 	err = cfg.retry.do(ctx, true, func(ctx context.Context) error {
 		ctx, cancel := cfg.bound(ctx)
 		defer cancel()
-		card, err = getCard(ctx, hc, target, hdr)
+		card, err = getCard(ctx, hc, target, p)
 		return err
 	})
 	if err != nil {
@@ -82,27 +81,14 @@ func cardURL(base string) (string, error) {
 
 // getCard is one attempt at reading the card. Credentials are sent too:
 // some agents serve a richer card to authenticated callers.
-func getCard(ctx context.Context, hc *http.Client, target string, hdr func(context.Context) (map[string]string, error)) (*a2av1.AgentCard, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+func getCard(ctx context.Context, hc *http.Client, target string, p params) (*a2av1.AgentCard, error) {
+	req, err := newHTTPRequest(ctx, p, http.MethodGet, target, nil, "", a2agrpc.MediaTypeJSON)
 	if err != nil {
 		return nil, err
 	}
-	h, err := hdr(ctx)
+	resp, body, err := exchange(ctx, hc, req)
 	if err != nil {
 		return nil, err
-	}
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Accept", a2agrpc.MediaTypeJSON)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, unreachable(ctx, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCardSize+1))
-	if err != nil {
-		return nil, unreachable(ctx, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, httpError(resp, body)

@@ -48,7 +48,7 @@ func grpcSuiteOperations(t *testing.T, mk grpcTransportMaker) {
 	})
 
 	t.Run("stream", func(t *testing.T) {
-		evs, err := grpcCollect(tr.sendStreamingMessage(ctx, grpcSendReq("streamed")))
+		evs, err := collectStream(tr.sendStreamingMessage(ctx, grpcSendReq("streamed")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func grpcSuiteErrors(t *testing.T, mk grpcTransportMaker) {
 	if !errors.As(err, &e) || e.Metadata["taskId"] != "no-such-task" {
 		t.Errorf("unknown task error %#v lacks its ErrorInfo metadata", e)
 	}
-	_, err = grpcCollect(tr.subscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: "no-such-task"}, -1))
+	_, err = collectStream(tr.subscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: "no-such-task"}, -1))
 	if !errors.Is(err, a2agrpc.ErrTaskNotFound) {
 		t.Errorf("subscribing to an unknown task: %v, want TaskNotFound", err)
 	}
@@ -327,7 +327,7 @@ func TestGRPC_unavailable(t *testing.T) {
 	if !errors.Is(err, a2agrpc.ErrUnavailable) || !errors.As(err, &e) || errors.Unwrap(e) == nil {
 		t.Fatalf("server down: %v, want UNAVAILABLE wrapping the gRPC error", err)
 	}
-	_, err = grpcCollect(tr.sendStreamingMessage(context.Background(), grpcSendReq("x")))
+	_, err = collectStream(tr.sendStreamingMessage(context.Background(), grpcSendReq("x")))
 	if !errors.Is(err, a2agrpc.ErrUnavailable) {
 		t.Errorf("stream with the server down: %v, want UNAVAILABLE", err)
 	}

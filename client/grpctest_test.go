@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -280,12 +279,8 @@ func withGRPCTestExtensions(ctx context.Context, uris ...string) context.Context
 	return context.WithValue(ctx, grpcCallExtKey{}, uris)
 }
 
-func grpcUserMessage(text string) *a2av1.Message {
-	return &a2av1.Message{MessageId: uuid.NewString(), Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{server.TextPart(text)}}
-}
-
 func grpcSendReq(text string) *a2av1.SendMessageRequest {
-	return &a2av1.SendMessageRequest{Message: grpcUserMessage(text)}
+	return &a2av1.SendMessageRequest{Message: textMessage(text)}
 }
 
 // grpcSendNowReq returns as soon as the task exists, for agents that keep it
@@ -294,18 +289,6 @@ func grpcSendNowReq(text string) *a2av1.SendMessageRequest {
 	r := grpcSendReq(text)
 	r.Configuration = &a2av1.SendMessageConfiguration{ReturnImmediately: true}
 	return r
-}
-
-// grpcCollect drains a stream.
-func grpcCollect(s stream) ([]event, error) {
-	var out []event
-	for ev, err := range s {
-		if err != nil {
-			return out, err
-		}
-		out = append(out, ev)
-	}
-	return out, nil
 }
 
 // grpcEventKinds summarises events, e.g. "task:TASK_STATE_WORKING artifact".

@@ -58,7 +58,7 @@ func headerSource(cfg *config) func(context.Context) (map[string]string, error) 
 			ext = append(slices.Clone(ext), more...)
 		}
 		if len(ext) > 0 {
-			h[a2agrpc.HeaderExtensions] = strings.Join(dedupe(ext), ",")
+			h[a2agrpc.HeaderExtensions] = strings.Join(a2agrpc.SplitList(ext...), ",")
 		}
 		if cfg.tokens != nil {
 			tok, err := cfg.tokens.Token()
@@ -92,14 +92,4 @@ func lookupFold(m map[string]string, key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func dedupe(items []string) []string {
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		if it = strings.TrimSpace(it); it != "" && !slices.Contains(out, it) {
-			out = append(out, it)
-		}
-	}
-	return out
 }

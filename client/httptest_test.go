@@ -13,6 +13,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/google/uuid"
+
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server"
@@ -183,7 +185,7 @@ func testParams(caller string) params {
 }
 
 func textMessage(text string) *a2av1.Message {
-	return &a2av1.Message{MessageId: "m-" + text + "-" + time.Now().Format(time.RFC3339Nano), Role: a2av1.Role_ROLE_USER,
+	return &a2av1.Message{MessageId: uuid.NewString(), Role: a2av1.Role_ROLE_USER,
 		Parts: []*a2av1.Part{{Content: &a2av1.Part_Text{Text: text}}}}
 }
 

@@ -112,11 +112,7 @@ func (m *meshTransport) frameParams(ctx context.Context) (ext []string, trace ma
 	for k, v := range h {
 		switch {
 		case strings.EqualFold(k, a2agrpc.HeaderExtensions):
-			for item := range strings.SplitSeq(v, ",") {
-				if item = strings.TrimSpace(item); item != "" {
-					ext = append(ext, item)
-				}
-			}
+			ext = a2agrpc.SplitList(v)
 		case strings.EqualFold(k, "traceparent"), strings.EqualFold(k, "tracestate"):
 			if trace == nil {
 				trace = make(map[string]string, 2)

@@ -55,7 +55,7 @@ func TestMesh_concurrentRequestsShareOneStream(t *testing.T) {
 	}
 	for i := range streams {
 		wg.Go(func() {
-			evs, err := grpcCollect(tr.sendStreamingMessage(ctx, grpcSendReq(fmt.Sprintf("stream number %03d", i))))
+			evs, err := collectStream(tr.sendStreamingMessage(ctx, grpcSendReq(fmt.Sprintf("stream number %03d", i))))
 			if err != nil {
 				t.Errorf("stream %d: %v", i, err)
 				return
@@ -227,7 +227,7 @@ func TestMesh_reconnectsAfterTheServerComesBack(t *testing.T) {
 	}
 	blocked := make(chan error, 1)
 	go func() {
-		_, err := grpcCollect(tr.subscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: resp.GetTask().GetId()}, -1))
+		_, err := collectStream(tr.subscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: resp.GetTask().GetId()}, -1))
 		blocked <- err
 	}()
 	meshWaitPending(t, tr.(*meshTransport), 1)

@@ -112,12 +112,12 @@ func (r *resumer) resume(ctx context.Context, err error) (stream, error) {
 		}
 		return nil, err
 	}
-	if err != nil {
-		if ok, _ := retryable(err); !ok {
-			return nil, err
-		}
-	} else {
+	if err == nil {
 		err = a2agrpc.NewError(a2agrpc.ReasonUnavailable, "the stream ended before the task did")
+	}
+	ok, floor := retryable(err)
+	if !ok {
+		return nil, err
 	}
 	if r.failures == 0 {
 		r.droppedAt = time.Now()
@@ -128,7 +128,6 @@ func (r *resumer) resume(ctx context.Context, err error) (stream, error) {
 	if time.Since(r.droppedAt) > c.cfg.resumeWindow {
 		return nil, err
 	}
-	_, floor := retryable(err)
 	if floor > maxRetryAfter || !wait(ctx, c.cfg.retry.backoff(r.failures, floor)) {
 		return nil, err
 	}

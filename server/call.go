@@ -55,20 +55,6 @@ func CallInfoFrom(ctx context.Context) *CallInfo {
 	return &CallInfo{}
 }
 
-// SplitList splits a comma-separated header value (possibly given as several
-// header lines) into trimmed, non-empty, de-duplicated items.
-func SplitList(values ...string) []string {
-	var out []string
-	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			if item = strings.TrimSpace(item); item != "" && !slices.Contains(out, item) {
-				out = append(out, item)
-			}
-		}
-	}
-	return out
-}
-
 // checkVersion accepts a missing version (most deployed clients omit it) and
 // any 1.0[.x]; everything else is VersionNotSupported.
 func checkVersion(v string) error {

@@ -64,7 +64,7 @@ func TestServiceParameters_extensions(t *testing.T) {
 		}
 	})
 	t.Run("activated_are_echoed_unknown_ignored", func(t *testing.T) {
-		call := &server.CallInfo{Extensions: server.SplitList(required+", https://unknown/ext", optional)}
+		call := &server.CallInfo{Extensions: a2agrpc.SplitList(required+", https://unknown/ext", optional)}
 		if err := sendErrCtx(h, server.WithCallInfo(context.Background(), call)); err != nil {
 			t.Fatal(err)
 		}

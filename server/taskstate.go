@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -84,7 +85,7 @@ func copyArtifact(a *a2av1.Artifact, extra int) *a2av1.Artifact {
 // metadata and extensions replace the earlier ones.
 func extendArtifact(dst, chunk *a2av1.Artifact) {
 	dst.Parts = append(dst.Parts, chunk.Parts...)
-	dst.Name, dst.Description = firstNonEmpty(chunk.Name, dst.Name), firstNonEmpty(chunk.Description, dst.Description)
+	dst.Name, dst.Description = cmp.Or(chunk.Name, dst.Name), cmp.Or(chunk.Description, dst.Description)
 	if chunk.Metadata != nil {
 		dst.Metadata = chunk.Metadata
 	}
@@ -106,13 +107,6 @@ func addArtifactInPlace(t *a2av1.Task, a *a2av1.Artifact, appendParts bool) {
 	default:
 		t.Artifacts = append(t.Artifacts, copyArtifact(a, 4))
 	}
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // statusAlloc puts a status and its timestamp in one allocation; every

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -59,7 +60,7 @@ func printCard(w io.Writer, card *a2av1.AgentCard, verified bool) {
 	if caps.GetExtendedAgentCard() {
 		on = append(on, "extended card")
 	}
-	fmt.Fprintf(w, "capabilities: %s\n", firstNonEmpty(strings.Join(on, ", "), "none"))
+	fmt.Fprintf(w, "capabilities: %s\n", cmp.Or(strings.Join(on, ", "), "none"))
 	for _, e := range caps.GetExtensions() {
 		req := ""
 		if e.GetRequired() {

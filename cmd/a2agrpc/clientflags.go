@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/cardsign"
 	"github.com/a2agrpc/a2agrpc/client"
 )
@@ -51,7 +53,7 @@ func (f *clientFlags) options() ([]client.Option, error) {
 	opts := []client.Option{client.WithTimeout(f.timeout)}
 	if f.transport != "" {
 		var names []string
-		for _, t := range splitList(f.transport) {
+		for _, t := range a2agrpc.SplitList(f.transport) {
 			name, ok := transportNames[strings.ToLower(t)]
 			if !ok {
 				return nil, fmt.Errorf("-transport: unknown transport %q (mesh, grpc, rest, jsonrpc)", t)
@@ -63,7 +65,7 @@ func (f *clientFlags) options() ([]client.Option, error) {
 	if f.tenant != "" {
 		opts = append(opts, client.WithTenant(f.tenant))
 	}
-	if ext := splitList(f.extensions); len(ext) > 0 {
+	if ext := a2agrpc.SplitList(f.extensions); len(ext) > 0 {
 		opts = append(opts, client.WithExtensions(ext...))
 	}
 	token, err := f.bearer()
@@ -73,7 +75,7 @@ func (f *clientFlags) options() ([]client.Option, error) {
 	if token != "" {
 		opts = append(opts, client.WithBearerToken(token))
 	}
-	if key := firstNonEmpty(f.apiKey, os.Getenv("A2AGRPC_API_KEY")); key != "" {
+	if key := cmp.Or(f.apiKey, os.Getenv("A2AGRPC_API_KEY")); key != "" {
 		opts = append(opts, client.WithAPIKey(f.apiKeyHeader, key))
 	}
 	tc, err := f.tlsConfig()
@@ -84,7 +86,7 @@ func (f *clientFlags) options() ([]client.Option, error) {
 		opts = append(opts, client.WithTLS(tc))
 	}
 	if f.cardKeys != "" {
-		keys, err := cardsign.LoadKeySet(splitList(f.cardKeys)...)
+		keys, err := cardsign.LoadKeySet(a2agrpc.SplitList(f.cardKeys)...)
 		if err != nil {
 			return nil, fmt.Errorf("-card-keys: %w", err)
 		}
@@ -107,7 +109,7 @@ func (f *clientFlags) bearer() (string, error) {
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	return firstNonEmpty(f.token, os.Getenv("A2AGRPC_TOKEN")), nil
+	return cmp.Or(f.token, os.Getenv("A2AGRPC_TOKEN")), nil
 }
 
 // tlsConfig is nil when no TLS flag is given: TLS is then used only where
@@ -147,13 +149,4 @@ func (f *clientFlags) dial(ctx context.Context) (*client.Client, error) {
 		return nil, usageError{err}
 	}
 	return client.New(ctx, f.url, opts...)
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -87,7 +87,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer remote.Close()
-	fwd := splitList(*forward)
+	fwd := a2agrpc.SplitList(*forward)
 	if fwd == nil {
 		fwd = []string{} // -forward "": pass nothing on
 	}

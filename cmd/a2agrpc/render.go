@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -41,7 +42,7 @@ func partsText(parts []*a2av1.Part) string {
 		case p.GetData() != nil:
 			b.WriteString("[data]")
 		case p.GetUrl() != "" || p.GetRaw() != nil:
-			fmt.Fprintf(&b, "[file %s]", firstNonEmpty(p.GetFilename(), p.GetUrl(), p.GetMediaType()))
+			fmt.Fprintf(&b, "[file %s]", cmp.Or(p.GetFilename(), p.GetUrl(), p.GetMediaType()))
 		}
 	}
 	return b.String()
@@ -57,7 +58,7 @@ func (p *printer) task(t *a2av1.Task) error {
 		fmt.Fprintf(p.w, "  %s: %s\n", roleName(m.GetRole()), partsText(m.GetParts()))
 	}
 	for _, a := range t.GetArtifacts() {
-		fmt.Fprintf(p.w, "  artifact %s: %s\n", firstNonEmpty(a.GetName(), a.GetArtifactId()), partsText(a.GetParts()))
+		fmt.Fprintf(p.w, "  artifact %s: %s\n", cmp.Or(a.GetName(), a.GetArtifactId()), partsText(a.GetParts()))
 	}
 	if n := len(t.GetHistory()); n > 0 {
 		fmt.Fprintf(p.w, "  history: %d messages\n", n)
@@ -101,7 +102,7 @@ func (p *printer) event(ev *a2av1.StreamResponse) error {
 			if p.midLine {
 				fmt.Fprintln(p.w)
 			}
-			fmt.Fprintf(p.w, "artifact %s: ", firstNonEmpty(a.GetName(), a.GetArtifactId()))
+			fmt.Fprintf(p.w, "artifact %s: ", cmp.Or(a.GetName(), a.GetArtifactId()))
 		}
 		fmt.Fprint(p.w, partsText(a.GetParts()))
 		p.midLine = !u.GetLastChunk()

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/auth"
 	"github.com/a2agrpc/a2agrpc/cardsign"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
@@ -97,12 +98,12 @@ func (s *securityFlags) open(ctx context.Context) (_ *security, err error) {
 		if cfg.Peers == nil {
 			return nil, errors.New("-allow needs mutual TLS (-client-ca)")
 		}
-		if cfg.Allow, err = mtls.NewAllowList(splitList(s.allow)...); err != nil {
+		if cfg.Allow, err = mtls.NewAllowList(a2agrpc.SplitList(s.allow)...); err != nil {
 			return nil, err
 		}
 	}
 	if s.jwksURL != "" || s.jwtKeys != "" || s.jwtSecretFile != "" {
-		bc := auth.BearerConfig{JWKSURL: s.jwksURL, KeyFiles: splitList(s.jwtKeys), Issuer: s.jwtIssuer, Audience: splitList(s.jwtAudience)}
+		bc := auth.BearerConfig{JWKSURL: s.jwksURL, KeyFiles: a2agrpc.SplitList(s.jwtKeys), Issuer: s.jwtIssuer, Audience: a2agrpc.SplitList(s.jwtAudience)}
 		if s.jwtSecretFile != "" {
 			secret, err := os.ReadFile(s.jwtSecretFile)
 			if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -19,17 +18,6 @@ import (
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 	"github.com/a2agrpc/a2agrpc/server/webhook"
 )
-
-// splitList splits a comma-separated flag value, dropping empty entries.
-func splitList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
 
 // runServe runs the echo agent until the context ends (SIGINT/SIGTERM),
 // then shuts down gracefully.
@@ -74,7 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintln(stderr, "a2agrpc: closing the task store:", err)
 		}
 	}()
-	policy, err := webhook.NewPolicy(splitList(*pushAllow)...)
+	policy, err := webhook.NewPolicy(a2agrpc.SplitList(*pushAllow)...)
 	if err != nil {
 		return err
 	}

@@ -287,7 +287,7 @@ func (s *session) dispatch(f *meshv1.Request, draining bool) {
 		s.inFlight[id] = cancel
 		s.mu.Unlock()
 		info := &server.CallInfo{Version: s.base.Version, Caller: s.base.Caller, Remote: s.base.Remote,
-			Extensions: server.SplitList(append(slices.Clone(s.base.Extensions), f.GetExtensions()...)...)}
+			Extensions: a2agrpc.SplitList(append(slices.Clone(s.base.Extensions), f.GetExtensions()...)...)}
 		s.requests.Add(1)
 		ctx = withTraceContext(ctx, f.GetTraceContext())
 		go s.serve(server.WithCallInfo(ctx, info), cancel, info, f)

@@ -24,7 +24,7 @@ func callInfo(ctx context.Context, identity IdentityFunc) *server.CallInfo {
 		info.Version = v[0]
 	}
 	if v := metadata.ValueFromIncomingContext(ctx, a2agrpc.MetadataExtensions); len(v) > 0 {
-		info.Extensions = server.SplitList(v...)
+		info.Extensions = a2agrpc.SplitList(v...)
 	}
 	if identity != nil {
 		info.Caller = identity(ctx)

@@ -54,7 +54,7 @@ func withParams(cfg config, rpc bool, next http.Handler) http.Handler {
 		}
 		info := &server.CallInfo{
 			Version:    r.Header.Get(a2agrpc.HeaderVersion),
-			Extensions: server.SplitList(r.Header.Values(a2agrpc.HeaderExtensions)...),
+			Extensions: a2agrpc.SplitList(r.Header.Values(a2agrpc.HeaderExtensions)...),
 		}
 		if info.Version == "" {
 			info.Version = r.URL.Query().Get(a2agrpc.HeaderVersion)
