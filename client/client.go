@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -112,6 +114,10 @@ func (c *Client) dial(raw string, card *a2av1.AgentCard) (*grpc.ClientConn, erro
 		// server's enforcement allows one every 10 s.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	}
+	if c.cfg.tracer != nil {
+		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+			otelgrpc.WithTracerProvider(c.cfg.tracer), otelgrpc.WithPropagators(traceContext))))
+	}
 	return grpc.NewClient(target, append(opts, c.cfg.dialOptions...)...)
 }
 
@@ -126,7 +132,11 @@ func (cfg *config) http(target string) *http.Client {
 	if cfg.tls != nil {
 		tr.TLSClientConfig = cfg.tls.Clone()
 	}
-	cfg.httpClient, cfg.ownHTTP = &http.Client{Transport: tr}, true
+	var rt http.RoundTripper = tr
+	if cfg.tracer != nil {
+		rt = otelhttp.NewTransport(tr, otelhttp.WithTracerProvider(cfg.tracer), otelhttp.WithPropagators(traceContext))
+	}
+	cfg.httpClient, cfg.ownHTTP = &http.Client{Transport: rt}, true
 	return cfg.httpClient
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
 
@@ -32,6 +33,7 @@ type config struct {
 	dialOptions  []grpc.DialOption
 	noResume     bool
 	resumeWindow time.Duration
+	tracer       trace.TracerProvider
 }
 
 // Defaults.
@@ -151,6 +153,16 @@ func WithCardKeys(keys *cardsign.KeySet) Option {
 // message size limits) to the gRPC connection.
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(c *config) { c.dialOptions = append(c.dialOptions, opts...) }
+}
+
+// WithTracerProvider records a client span for every call (gRPC: one per
+// call or stream; HTTP: one per request) and sends its trace context, so
+// the server's spans are its children. Without it the client still passes
+// on the trace context of the caller's context (see [Client]). An
+// http.Client given with [WithHTTPClient] is used as it is: instrument it
+// yourself.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracer = tp }
 }
 
 // WithResumeWindow sets how long the client keeps trying to resume a

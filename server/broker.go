@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
@@ -15,6 +18,8 @@ import (
 type Event struct {
 	Seq      int64
 	Response *a2av1.StreamResponse
+
+	queued time.Time // when a subscriber queued it, for a2a_event_fanout_seconds
 }
 
 // broker fans a task's events out to its subscribers. A topic exists while a
@@ -55,6 +60,25 @@ func (b *broker) acquire(taskID string) *topic {
 	}
 	t.refs++
 	return t
+}
+
+// subscribers counts the subscriptions of every topic, for the
+// a2a_subscribers gauge. Topic locks are taken one at a time, after the
+// broker's, as everywhere else.
+func (b *broker) subscribers() int {
+	b.mu.Lock()
+	topics := make([]*topic, 0, len(b.topics))
+	for _, t := range b.topics {
+		topics = append(topics, t)
+	}
+	b.mu.Unlock()
+	n := 0
+	for _, t := range topics {
+		t.mu.Lock()
+		n += len(t.subs)
+		t.mu.Unlock()
+	}
+	return n
 }
 
 // lookup acquires the topic of a task only if it exists: someone in this
@@ -114,8 +138,9 @@ func (b *broker) release(t *topic) {
 // the version it read: queued events already reflected in that state are
 // dropped. No store read happens under the topic lock, so a slow store never
 // delays the task's publisher.
-func (t *topic) subscribe(maxQueue int) *subscriber {
-	s := &subscriber{max: maxQueue, notify: make(chan struct{}, 1)}
+// fanout, if not nil, is told how long each event waited for the reader.
+func (t *topic) subscribe(maxQueue int, fanout prometheus.Observer) *subscriber {
+	s := &subscriber{max: maxQueue, notify: make(chan struct{}, 1), fanout: fanout}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
@@ -171,6 +196,7 @@ func (t *topic) publish(ev Event, final bool) {
 type subscriber struct {
 	max    int
 	notify chan struct{} // capacity 1: "something changed"
+	fanout prometheus.Observer
 
 	mu    sync.Mutex
 	from  int64 // events with 0 < Seq <= from are already known to the reader
@@ -198,6 +224,9 @@ func (s *subscriber) offer(ev Event) bool {
 		s.mu.Unlock()
 		s.wake()
 		return false
+	}
+	if s.fanout != nil {
+		ev.queued = time.Now()
 	}
 	s.queue = append(s.queue, ev)
 	s.mu.Unlock()
@@ -252,6 +281,9 @@ func (s *subscriber) next(ctx context.Context, buf *[]Event) (Event, error) {
 			ev := (*buf)[0]
 			(*buf)[0] = Event{}
 			*buf = (*buf)[1:]
+			if s.fanout != nil && !ev.queued.IsZero() {
+				s.fanout.Observe(time.Since(ev.queued).Seconds())
+			}
 			return ev, nil
 		}
 		s.mu.Lock()

@@ -39,11 +39,14 @@ type delivery struct {
 }
 
 func (h *Handler) newDelivery(ctx context.Context) {
-	ob, ok := h.store.(taskstore.Outbox)
+	ob, ok := h.cfg.store.(taskstore.Outbox)
 	if !ok || !h.card.GetCapabilities().GetPushNotifications() {
 		return
 	}
 	opts := append([]webhook.Option{webhook.WithLogger(h.log)}, h.cfg.webhookOpts...)
+	if h.metrics != nil {
+		opts = append(opts, webhook.WithOnResult(h.metrics.pushResult))
+	}
 	d := webhook.New(ob, opts...)
 	dl := &delivery{d: d}
 	dl.run = func() {
@@ -54,7 +57,7 @@ func (h *Handler) newDelivery(ctx context.Context) {
 		})
 	}
 	h.delivery = dl
-	if _, durable := h.store.(taskstore.Reaper); durable {
+	if _, durable := h.cfg.store.(taskstore.Reaper); durable {
 		dl.start.Do(dl.run)
 	}
 }

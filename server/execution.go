@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
@@ -33,6 +35,7 @@ type execution struct {
 	cancel context.CancelCauseFunc
 	topic  *topic
 	origin *subscriber // the send stream; nil for blocking sends
+	span   trace.Span  // the execution's span (tracing.go); nil until run
 
 	mu       sync.Mutex
 	created  bool        // the task is in the store
@@ -102,6 +105,7 @@ func (e *execution) storeNewLocked(t *a2av1.Task) error {
 		return a2agrpc.AsError(err) // ErrFull is RESOURCE_EXHAUSTED
 	}
 	e.created, e.pending, e.task, e.version = true, false, t, 1
+	e.h.metrics.stateEntered(t.GetStatus().GetState())
 	if e.pushCfg != nil {
 		if err := e.h.store.PutPushConfig(e.sctx, e.pushCfg); err != nil {
 			e.h.log.Error("a2agrpc: storing inline push config", "task", t.Id, "err", err)
@@ -266,6 +270,7 @@ func (e *execution) beginWriteLocked() error {
 // writeStatusLocked moves the task to state, creating it first if the agent
 // had not written anything yet.
 func (e *execution) writeStatusLocked(state a2av1.TaskState, msg *a2av1.Message) error {
+	e.traceStatus(state)
 	if e.task == nil {
 		return e.createLocked(state, msg)
 	}
@@ -335,6 +340,7 @@ func (e *execution) reply(parts []*a2av1.Part) error {
 // run calls the executor and settles the task with what it returned.
 func (e *execution) run() {
 	defer e.h.executions.Done()
+	e.startSpan()
 	err := e.callExecutor()
 	e.finish(err)
 }
@@ -346,7 +352,7 @@ func (e *execution) callExecutor() (err error) {
 			err = fmt.Errorf("%w: %v", errAgentPanicked, p)
 		}
 	}()
-	ctx := e.ctx
+	ctx := trace.ContextWithSpan(e.ctx, e.span)
 	if d := e.h.cfg.executionTimeout; d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, d, errors.New("execution timeout"))
@@ -373,6 +379,7 @@ func (e *execution) finish(execErr error) {
 		e.finished = true
 	}
 	e.settleLocked()
+	e.endSpan(execErr)
 	e.mu.Unlock()
 	if e.origin != nil {
 		e.origin.finish(e.resultErr)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -34,6 +35,9 @@ type Handler struct {
 	pool   *workers
 	// limiter is nil unless [WithRateLimit] set a rate.
 	limiter *limiter
+	// metrics is nil unless [WithMetrics] set a registry.
+	metrics *metrics
+	tracer  trace.Tracer
 
 	// runner names this process in a shared store (Record.Runner), so
 	// that its tasks can be found and failed if it dies.
@@ -87,6 +91,15 @@ func NewHandler(exec Executor, opts ...Option) (*Handler, error) {
 	if cfg.ratePerSecond > 0 {
 		h.limiter = newLimiter(cfg.ratePerSecond, cfg.rateBurst)
 	}
+	h.tracer = newTracer(cfg.tracer)
+	if cfg.metrics != nil {
+		m, err := newMetrics(cfg.metrics, h)
+		if err != nil {
+			return nil, fmt.Errorf("server: registering metrics: %w", err)
+		}
+		h.metrics = m
+		h.store = measuredStore{s: cfg.store, m: m}
+	}
 	h.startBackground()
 	return h, nil
 }
@@ -106,7 +119,7 @@ func (h *Handler) startBackground() {
 	ctx, stop := context.WithCancel(context.Background())
 	h.bgStop = stop
 	h.newDelivery(ctx)
-	if r, ok := h.store.(taskstore.Reaper); ok {
+	if r, ok := h.cfg.store.(taskstore.Reaper); ok {
 		// The first lease is taken before the handler serves anything, so
 		// that no other process ever sees a task of ours without a live
 		// runner behind it.
@@ -117,7 +130,7 @@ func (h *Handler) startBackground() {
 		cancel()
 		h.bg.Go(func() { h.reap(ctx, r) })
 	}
-	if w, ok := h.store.(taskstore.Watcher); ok {
+	if w, ok := h.cfg.store.(taskstore.Watcher); ok {
 		h.follow = newFollower(h)
 		h.bg.Go(func() { h.follow.run(ctx) })
 		h.bg.Go(func() { h.watch(ctx, w) })
@@ -152,7 +165,7 @@ func (h *Handler) stopBackground() {
 	h.bgMu.Unlock()
 	h.bgStop()
 	h.bg.Wait()
-	if r, ok := h.store.(taskstore.Reaper); ok {
+	if r, ok := h.cfg.store.(taskstore.Reaper); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := r.Release(ctx, h.runner); err != nil {
@@ -177,7 +190,7 @@ func defaultCard() *a2av1.AgentCard {
 func (h *Handler) AgentCard() *a2av1.AgentCard { return h.card }
 
 // Store returns the task store.
-func (h *Handler) Store() taskstore.Store { return h.store }
+func (h *Handler) Store() taskstore.Store { return h.cfg.store }
 
 // Close stops accepting new messages and waits for running executions to
 // finish until ctx is done; then it cancels the remaining ones (their tasks
@@ -296,6 +309,9 @@ func (h *Handler) write(ctx context.Context, id string, version int64, next *a2a
 	v, err := h.store.Update(ctx, id, version, u)
 	if err == nil && u.Push {
 		h.queued()
+	}
+	if st := ev.GetStatusUpdate(); err == nil && st != nil {
+		h.metrics.stateEntered(st.GetStatus().GetState())
 	}
 	return v, err
 }

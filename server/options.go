@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 	"github.com/a2agrpc/a2agrpc/server/webhook"
@@ -27,6 +30,8 @@ type config struct {
 	webhookOpts      []webhook.Option
 	ratePerSecond    float64
 	rateBurst        int
+	metrics          prometheus.Registerer
+	tracer           trace.TracerProvider
 }
 
 // ExtendedCardFunc returns the extended Agent Card for an authenticated

@@ -66,6 +66,7 @@ func (h *Handler) SendStreamingMessage(ctx context.Context, req *a2av1.SendMessa
 			return
 		}
 		defer e.topic.unsubscribe(e.origin)
+		defer h.metrics.streamOpened(streamSend)()
 		limit := historyLimit(req.GetConfiguration())
 		drain(ctx, e.origin, func(ev Event, err error) bool {
 			if t := ev.Response.GetTask(); t != nil && limit != nil {
@@ -160,7 +161,7 @@ func (h *Handler) startSend(ctx context.Context, req *a2av1.SendMessageRequest, 
 		e.topic = h.broker.acquire(e.req.TaskID)
 	}
 	if stream {
-		e.origin = e.topic.subscribe(h.cfg.streamBuffer)
+		e.origin = e.topic.subscribe(h.cfg.streamBuffer, h.metrics.fanoutObserver())
 		if e.task != nil {
 			e.origin.start(e.version, Event{Seq: e.version, Response: taskEvent(e.task)})
 		}

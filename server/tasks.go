@@ -187,6 +187,7 @@ func (h *Handler) ResubscribeToTask(ctx context.Context, req *a2av1.SubscribeToT
 		}
 		defer h.broker.release(t)
 		defer t.unsubscribe(s)
+		defer h.metrics.streamOpened(streamSubscribe)()
 		drain(ctx, s, yield)
 	}
 }
@@ -213,7 +214,7 @@ func (h *Handler) subscribe(ctx context.Context, req *a2av1.SubscribeToTaskReque
 	// Register first, then read: an event published in between is either
 	// in the state read (and dropped from the queue by start) or after it.
 	t := h.broker.acquire(req.GetId())
-	s := t.subscribe(h.cfg.streamBuffer)
+	s := t.subscribe(h.cfg.streamBuffer, h.metrics.fanoutObserver())
 	fail := func(err error) (*subscriber, *topic, error) {
 		t.unsubscribe(s)
 		h.broker.release(t)

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/examples/echo"
@@ -32,7 +34,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	advertiseHTTP := fs.String("advertise-http", "", "base URL put in the Agent Card for HTTP+JSON and JSON-RPC (default: http://<HTTP listen address>, with the host of -advertise if given)")
 	reflection := fs.Bool("reflection", true, "serve gRPC server reflection")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for calls in flight")
-	verbose := fs.Bool("v", false, "log agent failures to stderr")
+	delay := fs.Duration("shutdown-delay", 0, "on SIGTERM/SIGINT, report not ready (/readyz 503, gRPC health NOT_SERVING) and keep serving this long before draining, so load balancers stop sending new calls first")
+	adminAddr := fs.String("admin-addr", "", "serve /healthz, /readyz and Prometheus /metrics on this address (e.g. 127.0.0.1:9090; empty: no admin listener)")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	logLevel := fs.String("log-level", "info", "least severe level logged: debug (every call), info (failed calls), warn or error")
+	verbose := fs.Bool("v", false, "the same as -log-level debug")
 	storeSpec := fs.String("store", defaultStore, storeUsage)
 	maxTasks := fs.Int("max-tasks", taskstore.DefaultMaxTasks, "tasks the in-memory store keeps at most")
 	retention := fs.Duration("task-retention", 7*24*time.Hour, "how long finished tasks are kept")
@@ -81,8 +87,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.HTTPAddr = "-"
 	}
 	if *verbose {
-		cfg.Handler = append(cfg.Handler, server.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
+		*logLevel = "debug"
 	}
+	if cfg.Logger, err = newLogger(*logFormat, *logLevel, stderr); err != nil {
+		return err
+	}
+	if *adminAddr != "" {
+		cfg.AdminAddr, cfg.Metrics = *adminAddr, prometheus.NewRegistry()
+		cfg.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	tracer, stopTracing, err := tracingFromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			fmt.Fprintln(stderr, "a2agrpc: flushing traces:", err)
+		}
+	}()
+	cfg.Tracer = tracer
 	if *pprofAddr != "" {
 		stopPprof, err := servePprof(*pprofAddr)
 		if err != nil {
@@ -103,6 +128,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if u := agent.URL(); u != "" {
 		fmt.Fprintf(stdout, "a2agrpc: HTTP+JSON, JSON-RPC (%s) and the Agent Card (%s) on %s\n", httpserver.JSONRPCPath, httpserver.WellKnownCardPath, u)
 	}
+	if a := agent.AdminAddr(); a != "" {
+		fmt.Fprintf(stdout, "a2agrpc: %s, %s and %s on http://%s\n", host.HealthzPath, host.ReadyzPath, host.MetricsPath, a)
+	}
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- agent.Wait() }()
@@ -112,6 +140,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer cancel()
 		return errors.Join(err, agent.Shutdown(sctx))
 	case <-ctx.Done():
+	}
+	agent.Quiesce()
+	if *delay > 0 {
+		fmt.Fprintf(stdout, "a2agrpc: not ready; draining in %s\n", *delay)
+		select {
+		case <-time.After(*delay):
+		case err := <-stopped:
+			fmt.Fprintln(stderr, "a2agrpc: a listener failed while quiescing:", err)
+		}
 	}
 	fmt.Fprintln(stdout, "a2agrpc: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), *drain)

@@ -135,11 +135,18 @@ func TestServeOnePort(t *testing.T) {
 // returns its error, or a timeout error if it does not stop.
 func serveInProcess(t *testing.T, n int, args ...string) (lines []string, stop func() error) {
 	t.Helper()
+	return serveLogged(t, n, io.Discard, args...)
+}
+
+// serveLogged is serveInProcess with serve's stderr (its logs) going to
+// stderr.
+func serveLogged(t *testing.T, n int, stderr io.Writer, args ...string) (lines []string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, w := io.Pipe()
 	served := make(chan error, 1)
 	go func() {
-		served <- run(ctx, append([]string{"serve"}, args...), w, io.Discard)
+		served <- run(ctx, append([]string{"serve"}, args...), w, stderr)
 		w.Close()
 	}()
 	sc := bufio.NewScanner(out)

@@ -16,10 +16,15 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	version := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		version = bi.Main.Version
-	}
-	fmt.Fprintf(stdout, "a2agrpc %s\nA2A protocol %s\n", version, a2agrpc.ProtocolVersion)
+	fmt.Fprintf(stdout, "a2agrpc %s\nA2A protocol %s\n", buildVersion(), a2agrpc.ProtocolVersion)
 	return nil
+}
+
+// buildVersion is the module version the binary was built at, or
+// "(devel)".
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -65,6 +66,7 @@ type mesh struct {
 	h        *server.Handler
 	cfg      meshConfig
 	draining *drain
+	tracer   trace.Tracer // spans of mesh requests (observe.go)
 }
 
 // session is one Connect stream.
@@ -301,6 +303,7 @@ type request struct {
 	id    uint64
 	info  *server.CallInfo
 	first bool
+	span  trace.Span
 }
 
 func (r *request) frame(f *meshv1.Response) *meshv1.Response {
@@ -328,11 +331,16 @@ func (r *request) final(f *meshv1.Response) {
 	r.s.emit(f)
 }
 
-func (r *request) fail(err error) { r.final(errorFrame(r.id, err)) }
+func (r *request) fail(err error) {
+	failSpan(r.span, err)
+	r.final(errorFrame(r.id, err))
+}
 
 // serve runs one request.
 func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, info *server.CallInfo, f *meshv1.Request) {
-	r := &request{s: s, id: f.GetRequestId(), info: info, first: true}
+	ctx, span := s.m.startRequestSpan(ctx, f)
+	defer span.End()
+	r := &request{s: s, id: f.GetRequestId(), info: info, first: true, span: span}
 	defer s.requests.Done()
 	defer cancel(nil)
 	defer func() {

@@ -1,7 +1,11 @@
 package grpcserver
 
 import (
+	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
@@ -23,6 +27,9 @@ type config struct {
 	reflection           bool
 	streamWorkers        uint32
 	mesh                 meshConfig
+	logger               *slog.Logger
+	metrics              prometheus.Registerer
+	tracer               trace.TracerProvider
 }
 
 // Defaults of [New].

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,15 +34,21 @@ type Server struct {
 	stopOnce sync.Once
 }
 
-// New builds the server. The interceptor chain, outermost first, is:
+// New builds the server. Tracing ([WithTracerProvider]) is a stats
+// handler, outside every interceptor, so its spans cover rejected calls too.
+// The interceptor chain, outermost first, is:
 //
-//  0. recovery, so that a panic in an interceptor of step 1 (auth,
-//     metrics) cannot kill the process either;
-//  1. interceptors from [WithInterceptors] (auth, metrics, logging), in the
-//     order given, so they see every call including rejected ones;
-//  2. service parameters: a2a-version / a2a-extensions metadata into the
+//  0. recovery, so that a panic in an interceptor below (auth, metrics)
+//     cannot kill the process either;
+//  1. the request id ([WithLogger]), so every later step and the agent's
+//     logs carry it;
+//  2. metrics ([WithMetrics]), then the call log ([WithLogger]): they see
+//     every call with its final code, rejected ones included;
+//  3. interceptors from [WithInterceptors] (authentication, rate limits),
+//     in the order given;
+//  4. service parameters: a2a-version / a2a-extensions metadata into the
 //     call, activated extensions back in the response header;
-//  3. recovery, innermost, so a panic anywhere below becomes an INTERNAL
+//  5. recovery, innermost, so a panic anywhere below becomes an INTERNAL
 //     status carrying ErrorInfo instead of killing the process.
 func New(h *server.Handler, opts ...Option) (*Server, error) {
 	if h == nil {
@@ -54,10 +61,14 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	recover := recovery.WithRecoveryHandler(func(p any) error {
 		return a2agrpc.NewError(a2agrpc.ReasonInternal, "").WithCause(fmt.Errorf("panic: %v", p))
 	})
-	unary := append(append([]grpc.UnaryServerInterceptor{recovery.UnaryServerInterceptor(recover)}, cfg.unary...),
-		unaryParams(cfg.identity), recovery.UnaryServerInterceptor(recover))
-	stream := append(append([]grpc.StreamServerInterceptor{recovery.StreamServerInterceptor(recover)}, cfg.stream...),
-		streamParams(cfg.identity), recovery.StreamServerInterceptor(recover))
+	obs, err := newObservers(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	unary := slices.Concat([]grpc.UnaryServerInterceptor{recovery.UnaryServerInterceptor(recover)}, obs.unary, cfg.unary,
+		[]grpc.UnaryServerInterceptor{unaryParams(cfg.identity), recovery.UnaryServerInterceptor(recover)})
+	stream := slices.Concat([]grpc.StreamServerInterceptor{recovery.StreamServerInterceptor(recover)}, obs.stream, cfg.stream,
+		[]grpc.StreamServerInterceptor{streamParams(cfg.identity), recovery.StreamServerInterceptor(recover)})
 	gopts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
@@ -69,19 +80,41 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	if cfg.streamWorkers > 0 {
 		gopts = append(gopts, grpc.NumStreamWorkers(cfg.streamWorkers))
 	}
+	if obs.stats != nil {
+		gopts = append(gopts, obs.stats)
+	}
 
 	s := &Server{h: h, cfg: cfg, grpc: grpc.NewServer(gopts...), health: health.NewServer(), drain: newDrain()}
 	a2av1.RegisterA2AServiceServer(s.grpc, &service{h: h, draining: s.drain})
-	meshv1.RegisterMeshServiceServer(s.grpc, &mesh{h: h, cfg: cfg.mesh, draining: s.drain})
+	meshv1.RegisterMeshServiceServer(s.grpc, &mesh{h: h, cfg: cfg.mesh, draining: s.drain, tracer: meshTracer(cfg.tracer)})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	for _, name := range []string{"", a2av1.A2AService_ServiceDesc.ServiceName, meshv1.MeshService_ServiceDesc.ServiceName} {
-		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
+	s.SetServing(true)
 	if cfg.reflection {
 		reflection.Register(s.grpc)
 	}
+	if obs.prom != nil {
+		obs.prom.InitializeMetrics(s.grpc) // every method's series read 0 from the start
+	}
 	return s, nil
 }
+
+// SetServing sets what the grpc.health.v1 service reports for the server
+// and its services: SERVING, or NOT_SERVING so load balancers stop sending
+// new calls while the server still answers them (the first step of a
+// graceful shutdown). After Shutdown it stays NOT_SERVING.
+func (s *Server) SetServing(on bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if on {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	for _, name := range healthServices {
+		s.health.SetServingStatus(name, st)
+	}
+}
+
+// healthServices are the names the health service reports on: the server
+// as a whole ("") and each A2A service.
+var healthServices = []string{"", a2av1.A2AService_ServiceDesc.ServiceName, meshv1.MeshService_ServiceDesc.ServiceName}
 
 // GRPCServer returns the underlying server, e.g. to register more services
 // before Serve.

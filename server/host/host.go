@@ -18,16 +18,21 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
@@ -68,6 +73,20 @@ type Config struct {
 	Handler []server.Option
 	GRPC    []grpcserver.Option
 	HTTP    []httpserver.Option
+
+	// Logger receives the call logs of both listeners and the agent's
+	// failures (see package calllog). Nil: nothing is logged.
+	Logger *slog.Logger
+	// Metrics, if set, collects the A2A, gRPC and HTTP series (see
+	// server.WithMetrics, grpcserver.WithMetrics, httpserver.WithMetrics)
+	// and is served at /metrics on the admin listener.
+	Metrics *prometheus.Registry
+	// Tracer, if set, traces calls on every binding and agent executions.
+	Tracer trace.TracerProvider
+	// AdminAddr, if set, is the listen address of the admin HTTP server:
+	// /healthz, /readyz and /metrics (see the *Path constants). Keep it
+	// off the public network.
+	AdminAddr string
 }
 
 // Agent is a served agent.
@@ -79,6 +98,10 @@ type Agent struct {
 	web   *http.Server
 	gAddr string
 	hURL  string
+
+	admin     *http.Server // nil without Config.AdminAddr
+	adminAddr string
+	quiesced  atomic.Bool
 
 	mu      sync.Mutex
 	running int           // serving goroutines still running
@@ -102,20 +125,33 @@ func Start(exec server.Executor, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	var httpLis net.Listener
+	var httpLis, adminLis net.Listener
+	closeAll := func() {
+		for _, l := range []net.Listener{lis, httpLis, adminLis} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
 	if !cfg.OnePort && cfg.HTTPAddr != "-" {
 		if httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			lis.Close()
+			closeAll()
 			return nil, err
+		}
+	}
+	if cfg.AdminAddr != "" {
+		if adminLis, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("host: admin listener: %w", err)
 		}
 	}
 	a, err := start(exec, cfg, lis, httpLis)
 	if err != nil {
-		lis.Close()
-		if httpLis != nil {
-			httpLis.Close()
-		}
+		closeAll()
 		return nil, err
+	}
+	if adminLis != nil {
+		a.serveAdmin(cfg, adminLis)
 	}
 	return a, nil
 }
@@ -137,6 +173,7 @@ func start(exec server.Executor, cfg Config, lis, httpLis net.Listener) (*Agent,
 		return nil, err
 	}
 	a.card = card
+	observeOptions(&cfg)
 	if a.h, err = server.NewHandler(exec, append(cfg.Handler, server.WithAgentCard(card))...); err != nil {
 		return nil, err
 	}
@@ -320,6 +357,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 }
 
 func (a *Agent) shutdown(ctx context.Context) error {
+	a.Quiesce()
 	if a.hs != nil {
 		a.hs.Drain()
 	}
@@ -332,6 +370,13 @@ func (a *Agent) shutdown(ctx context.Context) error {
 		if e := a.web.Shutdown(hctx); e != nil {
 			a.web.Close()
 			err = errors.Join(err, fmt.Errorf("host: HTTP shutdown: %w", e))
+		}
+	}
+	if a.admin != nil {
+		actx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if e := a.admin.Shutdown(actx); e != nil {
+			a.admin.Close()
 		}
 	}
 	return err

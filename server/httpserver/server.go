@@ -3,10 +3,13 @@ package httpserver
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
@@ -22,6 +25,9 @@ type config struct {
 	auth      AuthFunc
 	maxBody   int64
 	keepAlive time.Duration
+	logger    *slog.Logger
+	metrics   prometheus.Registerer
+	tracer    trace.TracerProvider
 }
 
 // Defaults of [New].
@@ -58,6 +64,7 @@ type Server struct {
 	h     server.API
 	cfg   config
 	mux   *http.ServeMux
+	entry http.Handler // mux, observed (observe.go)
 	rest  *runtime.ServeMux
 	drain context.Context
 	stop  context.CancelCauseFunc
@@ -116,12 +123,19 @@ func New(h server.API, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mux.Handle(WellKnownCardPath, card)
-	s.mux.Handle(OpenAPIPath, openAPIHandler())
-	rpc := withParams(cfg, true, http.HandlerFunc(s.jsonrpc))
+	var m *httpMetrics
+	if cfg.metrics != nil {
+		if m, err = newHTTPMetrics(cfg.metrics); err != nil {
+			return nil, err
+		}
+	}
+	s.mux.Handle(WellKnownCardPath, m.instrument("card", card))
+	s.mux.Handle(OpenAPIPath, m.instrument("openapi", openAPIHandler()))
+	rpc := m.instrument("jsonrpc", withParams(cfg, true, http.HandlerFunc(s.jsonrpc)))
 	s.mux.Handle(JSONRPCPath, rpc)
 	s.mux.Handle(JSONRPCPath+"/", rpc)
-	s.mux.Handle("/", withParams(cfg, false, s.rest))
+	s.mux.Handle("/", m.instrument("rest", withParams(cfg, false, s.rest)))
+	s.entry = observe(cfg, s.mux)
 	return s, nil
 }
 
@@ -143,4 +157,4 @@ func (s *Server) follow(ctx context.Context) (context.Context, func()) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.entry.ServeHTTP(w, r) }

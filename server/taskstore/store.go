@@ -191,6 +191,13 @@ type Watcher interface {
 	Watch(ctx context.Context, fn func(Notification)) error
 }
 
+// Pinger is implemented by stores kept outside the process (a database
+// file, a server): Ping reports whether the store answers now. Servers use
+// it for readiness; a store without it is always ready.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // Reaper is implemented by durable stores, where a task can outlive the
 // process that was running it. Each process keeps a lease alive under its
 // runner id; a task still SUBMITTED or WORKING whose runner's lease has

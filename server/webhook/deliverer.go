@@ -242,8 +242,8 @@ func (d *Deliverer) deliver(ctx context.Context, dl taskstore.Delivery) {
 		d.cfg.log.Error("webhook: cannot record a delivery outcome; it will be retried after its lease",
 			"delivery_id", dl.ID, "task_id", res.TaskID, "config_id", res.ConfigID, "err", storeErr)
 	}
-	if d.cfg.onResult != nil {
-		d.cfg.onResult(res)
+	for _, fn := range d.cfg.onResult {
+		fn(res)
 	}
 }
 

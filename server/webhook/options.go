@@ -33,7 +33,7 @@ type config struct {
 	pollInterval   time.Duration
 	concurrency    int
 	log            *slog.Logger
-	onResult       func(Result)
+	onResult       []func(Result)
 }
 
 func defaultConfig() config {
@@ -126,9 +126,14 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithOnResult calls fn after every attempt, once its outcome is recorded
 // in the outbox. fn is called from several goroutines at once and must not
-// block for long: it holds up a delivery worker.
+// block for long: it holds up a delivery worker. Hooks given by several
+// options all run, in the order given (the server's metrics use one).
 func WithOnResult(fn func(Result)) Option {
-	return func(c *config) { c.onResult = fn }
+	return func(c *config) {
+		if fn != nil {
+			c.onResult = append(c.onResult, fn)
+		}
+	}
 }
 
 // withJitter replaces full jitter, so tests can make delays exact.

@@ -96,6 +96,13 @@ func (s *Store) Close() {
 	})
 }
 
+// Ping reports whether the database answers a query now
+// ([taskstore.Pinger]): readiness. A pooled connection is used, or a new
+// one made.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.fail(ctx, s.pool.Ping(ctx))
+}
+
 // fail classifies err for the caller (see classify). When it says a pooled
 // connection died, the others are dropped too: what kills one connection
 // (a restart, a failover, a network cut) has usually killed all of them,

@@ -182,6 +182,17 @@ func dsn(path string, pragmas ...string) string {
 	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
 }
 
+// Ping reports whether the database file can be read now
+// ([taskstore.Pinger]): readiness. After Close it fails with
+// [taskstore.ErrUnavailable].
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return taskstore.ErrUnavailable
+	}
+	var one int
+	return s.rdb.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&one)
+}
+
 // Close stops the background work, waits for the write in progress,
 // closes the database and releases the file lock. Calls after the first
 // return its result; methods called after Close fail with
