@@ -155,9 +155,11 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(c *config) { c.dialOptions = append(c.dialOptions, opts...) }
 }
 
-// WithTracerProvider records a client span for every call (gRPC: one per
-// call or stream; HTTP: one per request) and sends its trace context, so
-// the server's spans are its children. Without it the client still passes
+// WithTracerProvider records client spans and sends their trace context,
+// so the server's spans are their children: one per call or stream on
+// gRPC, one per request on HTTP+JSON and JSON-RPC. The mesh stream gets one
+// span for its whole life; each request on it carries the trace context of
+// the caller's context instead, which the server's request span continues. Without it the client still passes
 // on the trace context of the caller's context (see [Client]). An
 // http.Client given with [WithHTTPClient] is used as it is: instrument it
 // yourself.

@@ -352,7 +352,7 @@ func (e *execution) callExecutor() (err error) {
 			err = fmt.Errorf("%w: %v", errAgentPanicked, p)
 		}
 	}()
-	ctx := trace.ContextWithSpan(e.ctx, e.span)
+	ctx := e.agentContext()
 	if d := e.h.cfg.executionTimeout; d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, d, errors.New("execution timeout"))

@@ -22,8 +22,8 @@ import (
 //   - a2a_executions_running: agents executing in this process now;
 //   - a2a_streams_active{kind}: open client streams, kind "send" (streaming
 //     sends) or "subscribe";
-//   - a2a_subscribers: event subscriptions in this process, blocking sends
-//     waiting for their task included;
+//   - a2a_subscribers: event subscriptions in this process, one per open
+//     stream until it ends or is cut off for reading too slowly;
 //   - a2a_event_fanout_seconds: from an event's publication to its being
 //     taken by a stream's reader, the delay a slow consumer sees first;
 //   - a2a_push_deliveries_total{outcome}: webhook attempts, outcome
@@ -84,7 +84,13 @@ func newMetrics(reg prometheus.Registerer, h *Handler) (*metrics, error) {
 	}, func() float64 {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		return float64(len(h.running))
+		n := 0
+		for _, e := range h.running {
+			if e != nil { // nil: a task claimed briefly, not executing
+				n++
+			}
+		}
+		return float64(n)
 	})
 	subscribers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "a2a_subscribers",
@@ -175,13 +181,14 @@ func (m *metrics) storeOp(op string) (done func(error)) {
 
 // storeFailed tells failures from a store's normal answers: not found,
 // taken, conflict, a stale page token or a truncated log are part of the
-// protocol, not signs of trouble.
+// protocol, and a caller that left or ran out of time is not the store's
+// trouble.
 func storeFailed(err error) bool {
 	if err == nil {
 		return false
 	}
 	for _, normal := range []error{taskstore.ErrNotFound, taskstore.ErrExists, taskstore.ErrConflict,
-		taskstore.ErrInvalidPageToken, taskstore.ErrEventsTruncated} {
+		taskstore.ErrInvalidPageToken, taskstore.ErrEventsTruncated, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, normal) {
 			return false
 		}

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
+	"errors"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 )
@@ -32,17 +34,36 @@ const (
 	eventStatusChanged = "a2a.task.status"
 )
 
+// newTracer returns nil without a provider: then executions start no span
+// at all and the agent's context keeps whatever span the caller's had.
 func newTracer(tp trace.TracerProvider) trace.Tracer {
 	if tp == nil {
-		tp = noop.NewTracerProvider()
+		return nil
 	}
 	return tp.Tracer(tracerName)
 }
 
-// startSpan opens the execution's span; finish ends it.
+// startSpan opens the execution's span (finish ends it). It runs under
+// e.mu: a cancel may record a status change on the span at any time.
 func (e *execution) startSpan() {
+	if e.h.tracer == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	_, e.span = e.h.tracer.Start(e.ctx, spanExecute, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attrTaskID.String(e.req.TaskID), attrContextID.String(e.req.ContextID)))
+}
+
+// agentContext is the context the agent runs with: carrying the
+// execution's span when there is one.
+func (e *execution) agentContext() context.Context {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.span == nil {
+		return e.ctx
+	}
+	return trace.ContextWithSpan(e.ctx, e.span)
 }
 
 // traceStatus records a status change on the execution's span.
@@ -60,12 +81,11 @@ func (e *execution) endSpan(execErr error) {
 	}
 	state := e.task.GetStatus().GetState()
 	e.span.SetAttributes(attrTaskState.String(stateLabel(state)))
-	if state == a2av1.TaskState_TASK_STATE_FAILED || execErr != nil {
-		msg := "the task failed"
-		if execErr != nil {
-			msg = execErr.Error()
-		}
-		e.span.SetStatus(codes.Error, msg)
+	// A failed task is an error; an agent that stopped because the task was
+	// canceled or the server shut down is not. The agent's error text stays
+	// out of the span: traces leave the process.
+	if state == a2av1.TaskState_TASK_STATE_FAILED || execErr != nil && !errors.Is(execErr, context.Canceled) && state != a2av1.TaskState_TASK_STATE_CANCELED {
+		e.span.SetStatus(codes.Error, "the task failed")
 	}
 	e.span.End()
 }

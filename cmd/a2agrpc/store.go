@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,5 +64,14 @@ func openStore(ctx context.Context, s storeSettings) (store taskstore.Store, clo
 		}
 		return st, func() error { st.Close(); return nil }, nil
 	}
-	return nil, nil, fmt.Errorf(`-store %q: want "memory", "sqlite:PATH" or a postgres:// URL`, spec)
+	return nil, nil, fmt.Errorf(`-store %q: want "memory", "sqlite:PATH" or a postgres:// URL`, redacted(spec))
+}
+
+// redacted hides the password of a URL-shaped store spec, so that a
+// mistyped scheme does not print it.
+func redacted(spec string) string {
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return spec
 }

@@ -66,7 +66,8 @@ type mesh struct {
 	h        *server.Handler
 	cfg      meshConfig
 	draining *drain
-	tracer   trace.Tracer // spans of mesh requests (observe.go)
+	tracer   trace.Tracer  // spans of mesh requests (observe.go)
+	obs      *meshObserver // logs and metrics of mesh requests
 }
 
 // session is one Connect stream.
@@ -303,7 +304,7 @@ type request struct {
 	id    uint64
 	info  *server.CallInfo
 	first bool
-	span  trace.Span
+	err   error // how the request failed, for its log line and span
 }
 
 func (r *request) frame(f *meshv1.Response) *meshv1.Response {
@@ -332,15 +333,16 @@ func (r *request) final(f *meshv1.Response) {
 }
 
 func (r *request) fail(err error) {
-	failSpan(r.span, err)
+	r.err = err
 	r.final(errorFrame(r.id, err))
 }
 
 // serve runs one request.
 func (s *session) serve(ctx context.Context, cancel context.CancelCauseFunc, info *server.CallInfo, f *meshv1.Request) {
 	ctx, span := s.m.startRequestSpan(ctx, f)
-	defer span.End()
-	r := &request{s: s, id: f.GetRequestId(), info: info, first: true, span: span}
+	ctx, observed := s.m.obs.begin(ctx, f)
+	r := &request{s: s, id: f.GetRequestId(), info: info, first: true}
+	defer func() { observed(r.err); endSpan(span, r.err) }()
 	defer s.requests.Done()
 	defer cancel(nil)
 	defer func() {

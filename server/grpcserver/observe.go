@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,9 +13,10 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
+	grpccodes "google.golang.org/grpc/codes"
 
+	"github.com/a2agrpc/a2agrpc"
 	meshv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/mesh/v1"
 	"github.com/a2agrpc/a2agrpc/server/calllog"
 )
@@ -77,30 +79,110 @@ func newObservers(cfg *config) (*observers, error) {
 	return &o, nil
 }
 
-// meshTracer returns the tracer of mesh request spans.
+// meshTracer returns the tracer of mesh request spans; nil without a
+// provider, and then mesh requests start no spans.
 func meshTracer(tp trace.TracerProvider) trace.Tracer {
 	if tp == nil {
-		tp = noop.NewTracerProvider()
+		return nil
 	}
 	return tp.Tracer("github.com/a2agrpc/a2agrpc/server/grpcserver")
 }
 
+// meshOperation is the field name of a mesh request's operation
+// ("send_message"), "unknown" if it has none.
+func meshOperation(f *meshv1.Request) string {
+	r := f.ProtoReflect()
+	if op := r.WhichOneof(r.Descriptor().Oneofs().ByName("operation")); op != nil {
+		return string(op.Name())
+	}
+	return "unknown"
+}
+
 // startRequestSpan opens a mesh request's server span: a child of the
 // trace context in its frame if it carries one, else of the stream's span.
+// Without a tracer it returns ctx and a nil span.
 func (m *mesh) startRequestSpan(ctx context.Context, f *meshv1.Request) (context.Context, trace.Span) {
+	if m.tracer == nil {
+		return ctx, nil
+	}
 	if tc := f.GetTraceContext(); len(tc) > 0 {
 		ctx = propagator.Extract(ctx, propagation.MapCarrier(tc))
 	}
-	name := "a2agrpc.mesh.v1.MeshService/unknown"
-	if op := f.ProtoReflect().WhichOneof(f.ProtoReflect().Descriptor().Oneofs().ByName("operation")); op != nil {
-		name = "a2agrpc.mesh.v1.MeshService/" + string(op.Name())
-	}
-	return m.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
+	return m.tracer.Start(ctx, "a2agrpc.mesh.v1.MeshService/"+meshOperation(f), trace.WithSpanKind(trace.SpanKindServer))
 }
 
-// failSpan marks a request's span as failed.
-func failSpan(span trace.Span, err error) {
-	if span.IsRecording() {
-		span.SetStatus(codes.Error, err.Error())
+// endSpan ends a request's span (nil: none), marking it failed with err's
+// A2A reason when err is set.
+func endSpan(span trace.Span, err error) {
+	if span == nil {
+		return
+	}
+	if err != nil {
+		span.SetStatus(codes.Error, string(a2agrpc.AsError(err).Reason))
+	}
+	span.End()
+}
+
+// meshObserver logs and counts each mesh request as the interceptors do a
+// call: the interceptors see only the stream, which carries many requests.
+type meshObserver struct {
+	log      *slog.Logger // nil: no request logs
+	requests *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
+}
+
+func newMeshObserver(cfg *config) (*meshObserver, error) {
+	o := &meshObserver{}
+	if cfg.logger != nil {
+		o.log = slog.New(calllog.Handler(cfg.logger.Handler()))
+	}
+	if cfg.metrics != nil {
+		o.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "a2agrpc_mesh_requests_total",
+			Help: "Requests answered on mesh streams, by operation and gRPC code.",
+		}, []string{"operation", "code"})
+		o.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "a2agrpc_mesh_request_seconds",
+			Help:    "Time to answer a mesh request (a stream: until its last frame).",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"operation"})
+		for _, c := range []prometheus.Collector{o.requests, o.seconds} {
+			if err := cfg.metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("grpcserver: registering metrics: %w", err)
+			}
+		}
+	}
+	return o, nil
+}
+
+// begin gives a request its own request id (the stream's is shared by all
+// its requests) and returns what to call when it ends.
+func (o *meshObserver) begin(ctx context.Context, f *meshv1.Request) (context.Context, func(err error)) {
+	if o.log == nil && o.requests == nil {
+		return ctx, func(error) {}
+	}
+	start := time.Now()
+	ctx = calllog.WithID(ctx, calllog.NewID())
+	return ctx, func(err error) {
+		op, code := meshOperation(f), grpccodes.OK
+		if err != nil {
+			code = a2agrpc.AsError(err).GRPCStatus().Code()
+		}
+		elapsed := time.Since(start)
+		if o.requests != nil {
+			o.requests.WithLabelValues(op, code.String()).Inc()
+			o.seconds.WithLabelValues(op).Observe(elapsed.Seconds())
+		}
+		if lvl := calllog.Level(code); o.log != nil && o.log.Enabled(ctx, lvl) {
+			attrs := []slog.Attr{
+				slog.String("grpc.service", meshv1.MeshService_ServiceDesc.ServiceName), slog.String("mesh.operation", op),
+				slog.Uint64("mesh.request_id", f.GetRequestId()), slog.String("grpc.code", code.String()),
+				slog.Float64("grpc.time_ms", float64(elapsed.Microseconds())/1000),
+			}
+			if err != nil {
+				attrs = append(attrs, slog.String("grpc.error", err.Error()))
+			}
+			o.log.LogAttrs(ctx, lvl, "finished mesh request", attrs...)
+		}
 	}
 }

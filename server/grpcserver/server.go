@@ -65,6 +65,10 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	mobs, err := newMeshObserver(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	unary := slices.Concat([]grpc.UnaryServerInterceptor{recovery.UnaryServerInterceptor(recover)}, obs.unary, cfg.unary,
 		[]grpc.UnaryServerInterceptor{unaryParams(cfg.identity), recovery.UnaryServerInterceptor(recover)})
 	stream := slices.Concat([]grpc.StreamServerInterceptor{recovery.StreamServerInterceptor(recover)}, obs.stream, cfg.stream,
@@ -86,7 +90,7 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 
 	s := &Server{h: h, cfg: cfg, grpc: grpc.NewServer(gopts...), health: health.NewServer(), drain: newDrain()}
 	a2av1.RegisterA2AServiceServer(s.grpc, &service{h: h, draining: s.drain})
-	meshv1.RegisterMeshServiceServer(s.grpc, &mesh{h: h, cfg: cfg.mesh, draining: s.drain, tracer: meshTracer(cfg.tracer)})
+	meshv1.RegisterMeshServiceServer(s.grpc, &mesh{h: h, cfg: cfg.mesh, draining: s.drain, tracer: meshTracer(cfg.tracer), obs: mobs})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.SetServing(true)
 	if cfg.reflection {

@@ -276,6 +276,13 @@ func TestMetricsMove(t *testing.T) {
 	if _, err := rest.GetTask(ctx, &a2av1.GetTaskRequest{Id: "no-such-task"}); err == nil {
 		t.Fatal("GetTask of an unknown task succeeded")
 	}
+	mesh := dial(t, ctx, a.URL(), client.TransportMesh)
+	if _, err := mesh.GetTask(ctx, &a2av1.GetTaskRequest{Id: "no-such-task"}); err == nil {
+		t.Fatal("GetTask of an unknown task succeeded over the mesh")
+	}
+	if _, err := mesh.SendMessage(ctx, userMessage("over the mesh")); err != nil {
+		t.Fatal(err)
+	}
 	held, err := g.SendMessage(ctx, &a2av1.SendMessageRequest{Message: userMessage(echo.Hold).Message,
 		Configuration: &a2av1.SendMessageConfiguration{ReturnImmediately: true}})
 	if err != nil {
@@ -313,14 +320,17 @@ func TestMetricsMove(t *testing.T) {
 		labels map[string]string
 		min    float64
 	}{
-		{"a2a_task_state_changes_total", map[string]string{"state": "completed"}, 2},
+		{"a2a_task_state_changes_total", map[string]string{"state": "completed"}, 3},
+		{"a2agrpc_mesh_requests_total", map[string]string{"operation": "get_task", "code": "NotFound"}, 1},
+		{"a2agrpc_mesh_requests_total", map[string]string{"operation": "send_message", "code": "OK"}, 1},
+		{"a2agrpc_mesh_request_seconds", map[string]string{"operation": "send_message"}, 1},
 		{"a2a_task_state_changes_total", map[string]string{"state": "working"}, 1},
 		{"a2a_executions_running", nil, 1},
 		{"a2a_streams_active", map[string]string{"kind": "subscribe"}, 1},
 		{"a2a_subscribers", nil, 1},
 		{"a2a_event_fanout_seconds", nil, 5},
 		{"a2a_push_deliveries_total", map[string]string{"outcome": "delivered"}, 1},
-		{"a2a_store_operation_seconds", map[string]string{"op": "create"}, 3},
+		{"a2a_store_operation_seconds", map[string]string{"op": "create"}, 4},
 		{"a2a_store_operation_seconds", map[string]string{"op": "get"}, 1},
 		{"grpc_server_handled_total", map[string]string{"grpc_method": "SendMessage", "grpc_code": "OK"}, 2},
 		{"grpc_server_handling_seconds", map[string]string{"grpc_method": "SendMessage"}, 2},
