@@ -54,6 +54,23 @@ var goChecks = []goCheck{
 		}
 		return completedEcho(task, "hello from a2a-go")
 	}},
+	{name: "send returns message", run: func(ctx context.Context, e *goEnv) error {
+		res, err := e.c.SendMessage(ctx, &a2a.SendMessageRequest{Message: userMessage("/message a direct reply", "")})
+		if err != nil {
+			return err
+		}
+		msg, ok := res.(*a2a.Message)
+		if !ok {
+			return fmt.Errorf("got %T, want a message", res)
+		}
+		if msg.Role != a2a.MessageRoleAgent || len(msg.Parts) != 1 {
+			return fmt.Errorf("message %+v", msg)
+		}
+		if got := msg.Parts[0].Text(); got != "a direct reply" {
+			return fmt.Errorf("text %q, want %q", got, "a direct reply")
+		}
+		return nil
+	}},
 	{name: "send returnImmediately", run: func(ctx context.Context, e *goEnv) error {
 		start := time.Now()
 		task, err := e.hold(ctx, "")

@@ -13,6 +13,7 @@ package echo
 
 import (
 	"context"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -29,8 +30,15 @@ var Executor = server.ExecutorFunc(execute)
 // Hold is the text that keeps an echo task open until it is cancelled.
 const Hold = "/hold"
 
+// MessagePrefix makes the agent answer with a Message instead of a task:
+// "/message hi" is answered "hi", with no task created.
+const MessagePrefix = "/message "
+
 func execute(ctx context.Context, req *server.Request, w *server.TaskWriter) error {
 	text := req.Text()
+	if reply, ok := strings.CutPrefix(text, MessagePrefix); ok {
+		return w.Reply(server.TextPart(reply))
+	}
 	if text == Hold {
 		if err := w.Working("holding until canceled"); err != nil {
 			return err
