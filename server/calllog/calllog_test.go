@@ -6,10 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestAccept(t *testing.T) {
@@ -81,5 +86,54 @@ func TestHTTP(t *testing.T) {
 	}
 	if strings.Contains(out, "SECRET") {
 		t.Errorf("the query string was logged:\n%s", out)
+	}
+}
+
+// TestGRPC: at info only failures are logged, with their code, request id
+// and their own duration (the middleware gets them after the call); at
+// debug every call is.
+func TestGRPC(t *testing.T) {
+	info := &grpc.UnaryServerInfo{FullMethod: "/lf.a2a.v1.A2AService/GetTask"}
+	for _, tt := range []struct {
+		level  slog.Level
+		err    error
+		logged bool
+	}{
+		{slog.LevelInfo, nil, false},
+		{slog.LevelInfo, status.Error(codes.NotFound, "task not found"), true},
+		{slog.LevelDebug, nil, true},
+		{slog.LevelDebug, status.Error(codes.NotFound, "task not found"), true},
+	} {
+		var buf bytes.Buffer
+		unary, _ := GRPC(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: tt.level})))
+		ctx := WithID(context.Background(), "rid-1")
+		_, err := unary(ctx, "req", info, func(context.Context, any) (any, error) {
+			time.Sleep(20 * time.Millisecond)
+			return "resp", tt.err
+		})
+		if err != tt.err {
+			t.Errorf("the call's error became %v", err)
+		}
+		out := buf.String()
+		if logged := strings.Contains(out, "finished call"); logged != tt.logged {
+			t.Errorf("level %v, error %v: logged %v, want %v:\n%s", tt.level, tt.err, logged, tt.logged, out)
+			continue
+		}
+		if !tt.logged {
+			continue
+		}
+		for _, want := range []string{"grpc.method=GetTask", "request_id=rid-1", "grpc.code=" + status.Code(tt.err).String()} {
+			if !strings.Contains(out, want) {
+				t.Errorf("log lacks %q:\n%s", want, out)
+			}
+		}
+		m := regexp.MustCompile(`grpc.time_ms=([0-9.]+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("no duration logged:\n%s", out)
+			continue
+		}
+		if ms, _ := strconv.ParseFloat(m[1], 64); ms < 20 {
+			t.Errorf("the duration logged is not the call's (>= 20 ms):\n%s", out)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package calllog
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"google.golang.org/grpc"
@@ -10,12 +11,17 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// GRPC returns the interceptors that log gRPC calls to l: the first of each
-// pair assigns the request id (and must run first), the second is
-// go-grpc-middleware's logging interceptor, logging each call once when it
-// finishes, at the level [Level] gives its code. Payloads are never logged.
-func GRPC(l *slog.Logger) (unary []grpc.UnaryServerInterceptor, stream []grpc.StreamServerInterceptor) {
-	l = withIDs(l)
+// GRPC returns go-grpc-middleware's logging interceptors, logging each
+// call to l once when it finishes, at the level [Level] gives its code.
+// Payloads are never logged. They belong after [UnaryID] and [StreamID] in
+// the chain, so the lines carry the request id.
+//
+// While l leaves successful calls out (its level is above debug), calls run
+// without the middleware and only failures are handed to it, with their
+// real start time and duration: the middleware assembles its fields before
+// it knows the outcome, which is most of its cost on a busy server.
+func GRPC(l *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	l = Logger(l)
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		l.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
@@ -23,9 +29,39 @@ func GRPC(l *slog.Logger) (unary []grpc.UnaryServerInterceptor, stream []grpc.St
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithLevels(func(c codes.Code) logging.Level { return logging.Level(Level(c)) }),
 	}
-	unary = []grpc.UnaryServerInterceptor{unaryID, logging.UnaryServerInterceptor(logger, opts...)}
-	stream = []grpc.StreamServerInterceptor{streamID, logging.StreamServerInterceptor(logger, opts...)}
-	return unary, stream
+	unary, stream := logging.UnaryServerInterceptor(logger, opts...), logging.StreamServerInterceptor(logger, opts...)
+	everyCall := func(ctx context.Context) bool { return l.Enabled(ctx, Level(codes.OK)) }
+
+	lazyUnary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if everyCall(ctx) {
+			return unary(ctx, req, info, handler)
+		}
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		return unary(replay(ctx, start), req, info, func(context.Context, any) (any, error) { return resp, err })
+	}
+	lazyStream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if everyCall(ss.Context()) {
+			return stream(srv, ss, info, handler)
+		}
+		start := time.Now()
+		err := handler(srv, ss)
+		if err == nil {
+			return nil
+		}
+		return stream(srv, ctxStream{ss, replay(ss.Context(), start)}, info, func(any, grpc.ServerStream) error { return err })
+	}
+	return lazyUnary, lazyStream
+}
+
+// replay gives the middleware a finished call's start time and duration,
+// which take precedence over the ones it measures itself.
+func replay(ctx context.Context, start time.Time) context.Context {
+	return logging.InjectFields(ctx, append(logging.Fields{"grpc.start_time", start.Format(time.RFC3339)},
+		logging.DurationToTimeMillisFields(time.Since(start))...))
 }
 
 // Level is the level a call that ended with code is logged at: debug for
@@ -59,21 +95,27 @@ func incomingID(ctx context.Context) (context.Context, metadata.MD) {
 	return WithID(ctx, id), metadata.Pairs(MetadataKey, id)
 }
 
-func unaryID(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// UnaryID and StreamID give each call a request id: the caller's, if it
+// sent a sane one in x-request-id metadata, else a new one. It is put in the
+// call's context ([ID]) and returned in the response header. They belong
+// first in the chain, so that everything after sees the id.
+func UnaryID(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	ctx, md := incomingID(ctx)
 	_ = grpc.SetHeader(ctx, md) // fails only once headers are sent, which they are not yet
 	return handler(ctx, req)
 }
 
-func streamID(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+// StreamID is [UnaryID] for streams.
+func StreamID(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	ctx, md := incomingID(ss.Context())
 	_ = ss.SetHeader(md)
-	return handler(srv, idStream{ss, ctx})
+	return handler(srv, ctxStream{ss, ctx})
 }
 
-type idStream struct {
+// ctxStream is a stream with another context.
+type ctxStream struct {
 	grpc.ServerStream
 	ctx context.Context
 }
 
-func (s idStream) Context() context.Context { return s.ctx }
+func (s ctxStream) Context() context.Context { return s.ctx }

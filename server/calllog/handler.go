@@ -14,8 +14,8 @@ func Handler(h slog.Handler) slog.Handler { return ctxHandler{h} }
 
 type ctxHandler struct{ slog.Handler }
 
-// withIDs returns l with [Handler] applied, unless it already is.
-func withIDs(l *slog.Logger) *slog.Logger {
+// Logger returns l with [Handler] applied, unless it already is.
+func Logger(l *slog.Logger) *slog.Logger {
 	if _, ok := l.Handler().(ctxHandler); ok {
 		return l
 	}

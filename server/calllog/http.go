@@ -12,7 +12,7 @@ import (
 // [HTTPLevel] gives the status. The request's context carries the id, and
 // the response its X-Request-Id header.
 func HTTP(l *slog.Logger, next http.Handler) http.Handler {
-	l = withIDs(l)
+	l = Logger(l)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := accept(r.Header.Get(Header))

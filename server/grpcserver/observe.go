@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -53,13 +52,8 @@ type observers struct {
 
 func newObservers(cfg *config) (*observers, error) {
 	var o observers
-	var logUnary []grpc.UnaryServerInterceptor
-	var logStream []grpc.StreamServerInterceptor
 	if cfg.logger != nil {
-		logUnary, logStream = calllog.GRPC(cfg.logger)
-		// The request id interceptor comes first, so metrics and every log
-		// line see it.
-		o.unary, o.stream = slices.Clone(logUnary[:1]), slices.Clone(logStream[:1])
+		o.unary, o.stream = append(o.unary, calllog.UnaryID), append(o.stream, calllog.StreamID)
 	}
 	if cfg.metrics != nil {
 		o.prom = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
@@ -70,7 +64,8 @@ func newObservers(cfg *config) (*observers, error) {
 		o.stream = append(o.stream, o.prom.StreamServerInterceptor())
 	}
 	if cfg.logger != nil {
-		o.unary, o.stream = append(o.unary, logUnary[1:]...), append(o.stream, logStream[1:]...)
+		unary, stream := calllog.GRPC(cfg.logger)
+		o.unary, o.stream = append(o.unary, unary), append(o.stream, stream)
 	}
 	if cfg.tracer != nil {
 		o.stats = grpc.StatsHandler(otelgrpc.NewServerHandler(
@@ -134,7 +129,7 @@ type meshObserver struct {
 func newMeshObserver(cfg *config) (*meshObserver, error) {
 	o := &meshObserver{}
 	if cfg.logger != nil {
-		o.log = slog.New(calllog.Handler(cfg.logger.Handler()))
+		o.log = calllog.Logger(cfg.logger)
 	}
 	if cfg.metrics != nil {
 		o.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
