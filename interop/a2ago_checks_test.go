@@ -18,6 +18,8 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/a2aproject/a2a-go/v2/a2aclient"
 	"github.com/google/uuid"
+
+	"github.com/a2agrpc/a2agrpc/interop/internal/streamwatch"
 )
 
 // goEnv is what every check of the a2a-go client gets: a client on the
@@ -555,43 +557,24 @@ func (e *goEnv) pushConfig(ctx context.Context) (a2a.TaskID, *a2a.PushConfig, er
 // event arrived, and checks that the subscription began with the task and
 // ended with CANCELED.
 func (e *goEnv) subscribeThenCancel(ctx context.Context, id a2a.TaskID, subscribe func(context.Context) iter.Seq2[a2a.Event, error]) error {
-	first := make(chan struct{})
-	type result struct {
-		evs []a2a.Event
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		for ev, err := range subscribe(ctx) {
-			if err != nil {
-				r.err = err
-				break
-			}
-			if len(r.evs) == 0 {
-				close(first)
-			}
-			r.evs = append(r.evs, ev)
-		}
-		done <- r
-	}()
+	w := streamwatch.Start(subscribe(ctx))
 	select {
-	case <-first:
-	case r := <-done:
+	case <-w.First:
+	case r := <-w.Done:
 		e.cancelQuietly(id)
-		return fmt.Errorf("subscription ended before its first event: %v, %v", r.evs, r.err)
+		return fmt.Errorf("subscription ended before its first event: %v, %v", r.Events, r.Err)
 	}
 	if _, err := e.c.CancelTask(ctx, &a2a.CancelTaskRequest{ID: id}); err != nil {
 		return err
 	}
-	r := <-done
-	if r.err != nil {
-		return r.err
+	r := <-w.Done
+	if r.Err != nil {
+		return r.Err
 	}
-	if t, ok := r.evs[0].(*a2a.Task); !ok || t.ID != id {
-		return fmt.Errorf("first event %#v, want the task", r.evs[0])
+	if t, ok := r.Events[0].(*a2a.Task); !ok || t.ID != id {
+		return fmt.Errorf("first event %#v, want the task", r.Events[0])
 	}
-	if s := finalState(r.evs); s != a2a.TaskStateCanceled {
+	if s := finalState(r.Events); s != a2a.TaskStateCanceled {
 		return fmt.Errorf("subscription ended at %s, want CANCELED", s)
 	}
 	return nil

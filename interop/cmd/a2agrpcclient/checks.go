@@ -15,6 +15,7 @@ import (
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/client"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/interop/internal/streamwatch"
 )
 
 // env is what every check gets: the client, on the transport under test.
@@ -245,43 +246,24 @@ var checks = []check{
 		if err != nil {
 			return err
 		}
-		first := make(chan struct{})
-		type outcome struct {
-			evs []*a2av1.StreamResponse
-			err error
-		}
-		done := make(chan outcome, 1)
-		go func() {
-			var o outcome
-			for ev, err := range e.c.SubscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: held.GetId()}) {
-				if err != nil {
-					o.err = err
-					break
-				}
-				if len(o.evs) == 0 {
-					close(first)
-				}
-				o.evs = append(o.evs, ev)
-			}
-			done <- o
-		}()
+		w := streamwatch.Start(e.c.SubscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: held.GetId()}))
 		select {
-		case <-first:
-		case o := <-done:
+		case <-w.First:
+		case r := <-w.Done:
 			e.cancelQuietly(held.GetId())
-			return fmt.Errorf("subscription ended before its first event: %v, %v", o.evs, o.err)
+			return fmt.Errorf("subscription ended before its first event: %v, %v", r.Events, r.Err)
 		}
 		if _, err := e.c.CancelTask(ctx, &a2av1.CancelTaskRequest{Id: held.GetId()}); err != nil {
 			return err
 		}
-		o := <-done
-		if o.err != nil {
-			return o.err
+		r := <-w.Done
+		if r.Err != nil {
+			return r.Err
 		}
-		if o.evs[0].GetTask().GetId() != held.GetId() {
-			return fmt.Errorf("first event %v, want the task", o.evs[0])
+		if r.Events[0].GetTask().GetId() != held.GetId() {
+			return fmt.Errorf("first event %v, want the task", r.Events[0])
 		}
-		if s := finalState(o.evs); s != a2av1.TaskState_TASK_STATE_CANCELED {
+		if s := finalState(r.Events); s != a2av1.TaskState_TASK_STATE_CANCELED {
 			return fmt.Errorf("subscription ended at %s, want CANCELED", s)
 		}
 		return nil
