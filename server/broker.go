@@ -19,8 +19,14 @@ type Event struct {
 	Seq      int64
 	Response *a2av1.StreamResponse
 
-	queued time.Time // when a subscriber queued it, for a2a_event_fanout_seconds
+	queued int64 // when a subscriber queued it (monoNow), for a2a_event_fanout_seconds
 }
+
+// monoNow is nanoseconds on the monotonic clock: an int64 keeps queued
+// events small where a time.Time would triple an Event's size.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
+
+var monoEpoch = time.Now()
 
 // broker fans a task's events out to its subscribers. A topic exists while a
 // task has subscribers or a running execution in this process.
@@ -226,7 +232,7 @@ func (s *subscriber) offer(ev Event) bool {
 		return false
 	}
 	if s.fanout != nil {
-		ev.queued = time.Now()
+		ev.queued = monoNow()
 	}
 	s.queue = append(s.queue, ev)
 	s.mu.Unlock()
@@ -281,8 +287,8 @@ func (s *subscriber) next(ctx context.Context, buf *[]Event) (Event, error) {
 			ev := (*buf)[0]
 			(*buf)[0] = Event{}
 			*buf = (*buf)[1:]
-			if s.fanout != nil && !ev.queued.IsZero() {
-				s.fanout.Observe(time.Since(ev.queued).Seconds())
+			if s.fanout != nil && ev.queued != 0 {
+				s.fanout.Observe(time.Duration(monoNow() - ev.queued).Seconds())
 			}
 			return ev, nil
 		}

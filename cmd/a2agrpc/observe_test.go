@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -45,16 +43,7 @@ func (s *syncBuffer) String() string {
 // the check is not vacuous) and at debug level every call is; at neither
 // does a credential or a body appear.
 func TestServeLogsNoSecrets(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "api-keys")
-	var keyOut strings.Builder
-	if err := run(context.Background(), []string{"apikey", "-file", keyFile, "logger-test"}, &keyOut, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	apiKey := regexp.MustCompile(`a2a_[A-Za-z0-9_-]+`).FindString(keyOut.String())
-	if apiKey == "" {
-		t.Fatalf("no key in %q", keyOut.String())
-	}
+	keyFile, apiKey := newAPIKey(t, t.TempDir(), "logger-test")
 	const (
 		body        = "BODY-MARKER-do-not-log"
 		wrongKey    = "a2a_WRONG-KEY-do-not-log"

@@ -39,15 +39,7 @@ func TestServeSecured(t *testing.T) {
 	if err := run(context.Background(), []string{"certs", "-dir", certs, "-client", "alice"}, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	keyFile := filepath.Join(dir, "api-keys")
-	var keyOut strings.Builder
-	if err := run(context.Background(), []string{"apikey", "-file", keyFile, "ci-robot"}, &keyOut, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	apiKey := regexp.MustCompile(`a2a_[A-Za-z0-9_-]+`).FindString(keyOut.String())
-	if apiKey == "" {
-		t.Fatalf("no key in %q", keyOut.String())
-	}
+	keyFile, apiKey := newAPIKey(t, dir, "ci-robot")
 	signKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -174,4 +166,20 @@ func TestServeSecured(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("REST with certificate and key: HTTP %d", resp.StatusCode)
 	}
+}
+
+// newAPIKey creates an API key for name with the apikey command, in a key
+// file under dir; it returns the file and the key.
+func newAPIKey(t *testing.T, dir, name string) (file, key string) {
+	t.Helper()
+	file = filepath.Join(dir, "api-keys")
+	var out strings.Builder
+	if err := run(context.Background(), []string{"apikey", "-file", file, name}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	key = regexp.MustCompile(`a2a_[A-Za-z0-9_-]+`).FindString(out.String())
+	if key == "" {
+		t.Fatalf("no key in %q", out.String())
+	}
+	return file, key
 }
