@@ -196,11 +196,13 @@ func (h *Handler) Store() taskstore.Store { return h.cfg.store }
 // finish until ctx is done; then it cancels the remaining ones (their tasks
 // fail with an "interrupted" status) and waits a short grace period for them
 // to record it. An agent that ignores its context is left running and
-// reported in the error.
+// reported in the error. The handler's metrics ([WithMetrics]) are
+// unregistered.
 func (h *Handler) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	defer h.metrics.unregister()
 	defer h.stopBackground()
 	done := make(chan struct{})
 	go func() { h.executions.Wait(); close(done) }()

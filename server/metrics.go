@@ -9,14 +9,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/promset"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 	"github.com/a2agrpc/a2agrpc/server/webhook"
 )
 
 // WithMetrics registers the handler's A2A metrics with reg (default: none
-// are kept). They describe what this process does; sum them over replicas
-// for a cluster's view:
+// are kept). All but a2a_tasks describe what this process does; sum them
+// over replicas for a cluster's view:
 //
+//   - a2a_tasks{state}: tasks in the task store by current state, counted
+//     by the store when scraped (at most once a second) if it
+//     implements [taskstore.Counter], as every built-in store does. Replicas
+//     sharing a database report the same store-wide numbers: take their max;
 //   - a2a_task_state_changes_total{state}: task states recorded, by the
 //     state entered (a new task counts once, in the state it is stored with);
 //   - a2a_executions_running: agents executing in this process now;
@@ -34,6 +39,8 @@ import (
 //
 // Registration fails NewHandler when reg already holds these series (two
 // handlers on one registry need [prometheus.WrapRegistererWith] labels).
+// [Handler.Close] unregisters them, so a handler can be replaced by a new
+// one on the same registry.
 func WithMetrics(reg prometheus.Registerer) Option {
 	return func(c *config) { c.metrics = reg }
 }
@@ -47,6 +54,7 @@ type metrics struct {
 	pushes    *prometheus.CounterVec
 	storeTime *prometheus.HistogramVec
 	storeErrs *prometheus.CounterVec
+	set       *promset.Set
 }
 
 func newMetrics(reg prometheus.Registerer, h *Handler) (*metrics, error) {
@@ -96,10 +104,13 @@ func newMetrics(reg prometheus.Registerer, h *Handler) (*metrics, error) {
 		Name: "a2a_subscribers",
 		Help: "Event subscriptions open in this process.",
 	}, func() float64 { return float64(h.broker.subscribers()) })
-	for _, c := range []prometheus.Collector{m.states, m.streams, m.fanout, m.pushes, m.storeTime, m.storeErrs, running, subscribers} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	cs := []prometheus.Collector{m.states, m.streams, m.fanout, m.pushes, m.storeTime, m.storeErrs, running, subscribers}
+	if c, ok := h.cfg.store.(taskstore.Counter); ok {
+		cs = append(cs, newTaskCounts(c, m))
+	}
+	var err error
+	if m.set, err = promset.Register(reg, cs...); err != nil {
+		return nil, err
 	}
 	// Series that exist from the start read 0 rather than being absent, so
 	// rate() and alerts work before the first event.
@@ -121,6 +132,13 @@ func newMetrics(reg prometheus.Registerer, h *Handler) (*metrics, error) {
 // TASK_STATE_COMPLETED.
 func stateLabel(s a2av1.TaskState) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "TASK_STATE_"))
+}
+
+// unregister removes the series from the registry (nil m: none).
+func (m *metrics) unregister() {
+	if m != nil {
+		m.set.Unregister()
+	}
 }
 
 func (m *metrics) stateEntered(s a2av1.TaskState) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/a2agrpc/a2agrpc"
 	meshv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/mesh/v1"
+	"github.com/a2agrpc/a2agrpc/internal/promset"
 	"github.com/a2agrpc/a2agrpc/server/calllog"
 )
 
@@ -50,16 +51,13 @@ type observers struct {
 	stats  grpc.ServerOption       // nil without tracing
 }
 
-func newObservers(cfg *config) (*observers, error) {
+func newObservers(cfg *config) *observers {
 	var o observers
 	if cfg.logger != nil {
 		o.unary, o.stream = append(o.unary, calllog.UnaryID), append(o.stream, calllog.StreamID)
 	}
 	if cfg.metrics != nil {
 		o.prom = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
-		if err := cfg.metrics.Register(o.prom); err != nil {
-			return nil, fmt.Errorf("grpcserver: registering metrics: %w", err)
-		}
 		o.unary = append(o.unary, o.prom.UnaryServerInterceptor())
 		o.stream = append(o.stream, o.prom.StreamServerInterceptor())
 	}
@@ -71,7 +69,7 @@ func newObservers(cfg *config) (*observers, error) {
 		o.stats = grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(cfg.tracer), otelgrpc.WithPropagators(propagator)))
 	}
-	return &o, nil
+	return &o
 }
 
 // meshTracer returns the tracer of mesh request spans; nil without a
@@ -126,7 +124,7 @@ type meshObserver struct {
 	seconds  *prometheus.HistogramVec
 }
 
-func newMeshObserver(cfg *config) (*meshObserver, error) {
+func newMeshObserver(cfg *config) *meshObserver {
 	o := &meshObserver{}
 	if cfg.logger != nil {
 		o.log = calllog.Logger(cfg.logger)
@@ -141,13 +139,21 @@ func newMeshObserver(cfg *config) (*meshObserver, error) {
 			Help:    "Time to answer a mesh request (a stream: until its last frame).",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"operation"})
-		for _, c := range []prometheus.Collector{o.requests, o.seconds} {
-			if err := cfg.metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("grpcserver: registering metrics: %w", err)
-			}
-		}
 	}
-	return o, nil
+	return o
+}
+
+// registerMetrics registers the server's series with cfg.metrics as one
+// set (none without it), which Shutdown and Stop unregister.
+func registerMetrics(cfg *config, obs *observers, mobs *meshObserver) (*promset.Set, error) {
+	if cfg.metrics == nil {
+		return nil, nil
+	}
+	set, err := promset.Register(cfg.metrics, obs.prom, mobs.requests, mobs.seconds)
+	if err != nil {
+		return nil, fmt.Errorf("grpcserver: registering metrics: %w", err)
+	}
+	return set, nil
 }
 
 // begin gives a request its own request id (the stream's is shared by all

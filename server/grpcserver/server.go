@@ -19,6 +19,7 @@ import (
 	"github.com/a2agrpc/a2agrpc"
 	meshv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/mesh/v1"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/promset"
 	"github.com/a2agrpc/a2agrpc/server"
 )
 
@@ -31,6 +32,7 @@ type Server struct {
 	health *health.Server
 	drain  *drain
 
+	metrics  *promset.Set // nil without WithMetrics
 	stopOnce sync.Once
 }
 
@@ -61,11 +63,8 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 	recover := recovery.WithRecoveryHandler(func(p any) error {
 		return a2agrpc.NewError(a2agrpc.ReasonInternal, "").WithCause(fmt.Errorf("panic: %v", p))
 	})
-	obs, err := newObservers(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	mobs, err := newMeshObserver(&cfg)
+	obs, mobs := newObservers(&cfg), newMeshObserver(&cfg)
+	metrics, err := registerMetrics(&cfg, obs, mobs)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +87,7 @@ func New(h *server.Handler, opts ...Option) (*Server, error) {
 		gopts = append(gopts, obs.stats)
 	}
 
-	s := &Server{h: h, cfg: cfg, grpc: grpc.NewServer(gopts...), health: health.NewServer(), drain: newDrain()}
+	s := &Server{h: h, cfg: cfg, grpc: grpc.NewServer(gopts...), health: health.NewServer(), drain: newDrain(), metrics: metrics}
 	a2av1.RegisterA2AServiceServer(s.grpc, &service{h: h, draining: s.drain})
 	meshv1.RegisterMeshServiceServer(s.grpc, &mesh{h: h, cfg: cfg.mesh, draining: s.drain, tracer: meshTracer(cfg.tracer), obs: mobs})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -145,6 +144,7 @@ func (s *Server) Serve(lis net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.stopOnce.Do(func() {
+		defer s.metrics.Unregister()
 		s.health.Shutdown()
 		s.drain.begin()
 		stopped := make(chan struct{})
@@ -177,11 +177,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 const forceAfter = time.Second
 
 // Stop closes every connection at once, without a final status, and
-// interrupts running agents.
+// interrupts running agents. Like Shutdown, it unregisters the server's
+// metrics ([WithMetrics]) and the handler's, so new ones can take their
+// place on the registry.
 func (s *Server) Stop() {
 	s.drain.begin()
 	s.grpc.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = s.h.Close(ctx)
+	s.metrics.Unregister()
 }

@@ -372,6 +372,9 @@ func (a *Agent) shutdown(ctx context.Context) error {
 			err = errors.Join(err, fmt.Errorf("host: HTTP shutdown: %w", e))
 		}
 	}
+	if a.hs != nil {
+		a.hs.Close() // its metrics leave the registry with the handler's
+	}
 	if a.admin != nil {
 		actx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

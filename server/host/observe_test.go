@@ -254,10 +254,14 @@ func TestMetricsMove(t *testing.T) {
 	for _, name := range []string{
 		"a2a_task_state_changes_total", "a2a_executions_running", "a2a_streams_active", "a2a_subscribers",
 		"a2a_event_fanout_seconds", "a2a_push_deliveries_total", "grpc_server_handled_total", "grpc_server_handling_seconds",
+		"a2a_tasks",
 	} {
 		if before[name] == nil {
 			t.Errorf("/metrics lacks %s before any call", name)
 		}
+	}
+	if got := value(before, "a2a_tasks", nil); got != 0 {
+		t.Errorf("a2a_tasks = %v in an empty store, want 0", got)
 	}
 
 	ctx := context.Background()
@@ -310,7 +314,8 @@ func TestMetricsMove(t *testing.T) {
 	var during map[string]*dto.MetricFamily
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		during = scrape(t, a)
-		if value(during, "a2a_push_deliveries_total", map[string]string{"outcome": "delivered"}) >= 1 || time.Now().After(deadline) {
+		if (value(during, "a2a_push_deliveries_total", map[string]string{"outcome": "delivered"}) >= 1 &&
+			value(during, "a2a_tasks", map[string]string{"state": "working"}) >= 1) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -325,6 +330,8 @@ func TestMetricsMove(t *testing.T) {
 		{"a2agrpc_mesh_requests_total", map[string]string{"operation": "send_message", "code": "OK"}, 1},
 		{"a2agrpc_mesh_request_seconds", map[string]string{"operation": "send_message"}, 1},
 		{"a2a_task_state_changes_total", map[string]string{"state": "working"}, 1},
+		{"a2a_tasks", map[string]string{"state": "working"}, 1},
+		{"a2a_tasks", map[string]string{"state": "completed"}, 3},
 		{"a2a_executions_running", nil, 1},
 		{"a2a_streams_active", map[string]string{"kind": "subscribe"}, 1},
 		{"a2a_subscribers", nil, 1},
@@ -353,7 +360,8 @@ func TestMetricsMove(t *testing.T) {
 	var after map[string]*dto.MetricFamily
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		after = scrape(t, a)
-		if value(after, "a2a_streams_active", map[string]string{"kind": "subscribe"}) == 0 || time.Now().After(deadline) {
+		if (value(after, "a2a_streams_active", map[string]string{"kind": "subscribe"}) == 0 &&
+			value(after, "a2a_tasks", map[string]string{"state": "working"}) == 0) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -365,6 +373,11 @@ func TestMetricsMove(t *testing.T) {
 	}
 	if got := value(after, "a2a_task_state_changes_total", map[string]string{"state": "canceled"}); got != 1 {
 		t.Errorf("canceled state changes = %v, want 1", got)
+	}
+	for state, want := range map[string]float64{"working": 0, "canceled": 1} {
+		if got := value(after, "a2a_tasks", map[string]string{"state": state}); got != want {
+			t.Errorf("a2a_tasks{state=%q} = %v after the cancel, want %v", state, got, want)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/a2agrpc/a2agrpc/internal/promset"
 	"github.com/a2agrpc/a2agrpc/server/calllog"
 )
 
@@ -37,6 +38,7 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	set      *promset.Set
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
@@ -55,10 +57,9 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 			Help: "HTTP requests being answered (open SSE streams included).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("httpserver: registering metrics: %w", err)
-		}
+	var err error
+	if m.set, err = promset.Register(reg, m.requests, m.duration, m.inFlight); err != nil {
+		return nil, fmt.Errorf("httpserver: registering metrics: %w", err)
 	}
 	return m, nil
 }

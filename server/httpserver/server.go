@@ -13,6 +13,7 @@ import (
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/promset"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
 )
@@ -68,6 +69,8 @@ type Server struct {
 	rest  *runtime.ServeMux
 	drain context.Context
 	stop  context.CancelCauseFunc
+
+	metrics *promset.Set // nil without WithMetrics
 }
 
 // New builds the HTTP handler: the REST routes of every A2A operation (and
@@ -128,6 +131,7 @@ func New(h server.API, opts ...Option) (*Server, error) {
 		if m, err = newHTTPMetrics(cfg.metrics); err != nil {
 			return nil, err
 		}
+		s.metrics = m.set
 	}
 	s.mux.Handle(WellKnownCardPath, m.instrument("card", card))
 	s.mux.Handle(OpenAPIPath, m.instrument("openapi", openAPIHandler()))
@@ -148,6 +152,14 @@ var errDraining = a2agrpc.NewError(a2agrpc.ReasonUnavailable, "server is shuttin
 // open; call it first when shutting down. Streams of sends end with their
 // task.
 func (s *Server) Drain() { s.stop(errDraining) }
+
+// Close drains the server (see Drain) and unregisters its metrics
+// ([WithMetrics]), so a new server can register them on the same registry.
+// Call it once the http.Server serving it has shut down.
+func (s *Server) Close() {
+	s.Drain()
+	s.metrics.Unregister()
+}
 
 // follow derives a context for a following stream that ends on Drain.
 func (s *Server) follow(ctx context.Context) (context.Context, func()) {

@@ -366,6 +366,20 @@ func (m *Memory) Events(_ context.Context, id string, afterSeq int64) ([]Event, 
 	return out, nil
 }
 
+// CountByState implements [Counter] with a walk over the tasks.
+func (m *Memory) CountByState(context.Context) (map[a2av1.TaskState]int64, error) {
+	now := m.cfg.now()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	counts := make(map[a2av1.TaskState]int64)
+	for _, e := range m.tasks {
+		if !m.expired(e, now) {
+			counts[e.rec.Task.GetStatus().GetState()]++
+		}
+	}
+	return counts, nil
+}
+
 // List implements [Store]. Without filters it costs O(page): the total
 // comes from per-scope counts and the walk starts at the cursor. Filters
 // (context, state, time) need a walk over the caller's tasks to count them.
@@ -516,4 +530,7 @@ func (m *Memory) DeletePushConfig(_ context.Context, taskID, id string) error {
 	return nil
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store   = (*Memory)(nil)
+	_ Counter = (*Memory)(nil)
+)

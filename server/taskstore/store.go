@@ -198,6 +198,15 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Counter is implemented by stores that can count their tasks by current
+// state: the a2a_tasks metric. Tasks past their retention are not counted.
+// A store shared by replicas gives every replica the same, store-wide
+// answer. It may cost a scan of the tasks, so callers should not ask more
+// than every few seconds.
+type Counter interface {
+	CountByState(ctx context.Context) (map[a2av1.TaskState]int64, error)
+}
+
 // Reaper is implemented by durable stores, where a task can outlive the
 // process that was running it. Each process keeps a lease alive under its
 // runner id; a task still SUBMITTED or WORKING whose runner's lease has

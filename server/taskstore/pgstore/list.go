@@ -132,3 +132,28 @@ func (f *filter) add(cond string, vals ...any) {
 func (f *filter) where() string {
 	return strings.Join(f.conds, " AND ") + " AND " + liveTask
 }
+
+// CountByState implements [taskstore.Counter]: one pass over the tasks,
+// skipping those past their retention as List does.
+func (s *Store) CountByState(ctx context.Context) (map[a2av1.TaskState]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT t.state, count(*) FROM tasks t WHERE `+liveTask+` GROUP BY t.state`)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	defer rows.Close()
+	counts := make(map[a2av1.TaskState]int64)
+	for rows.Next() {
+		var state int32
+		var n int64
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		counts[a2av1.TaskState(state)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return counts, nil
+}
+
+var _ taskstore.Counter = (*Store)(nil)

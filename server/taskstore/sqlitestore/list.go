@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
@@ -113,3 +114,30 @@ func (s *Store) List(ctx context.Context, q taskstore.Query) (taskstore.Page, er
 	}
 	return page, nil
 }
+
+// CountByState implements [taskstore.Counter]: one pass over the tasks,
+// skipping those past their retention as List does.
+func (s *Store) CountByState(ctx context.Context) (map[a2av1.TaskState]int64, error) {
+	term, wait := s.cutoffs(s.now())
+	rows, err := s.rdb.QueryContext(ctx, `SELECT state, count(*) FROM tasks
+    WHERE (terminal_at IS NULL OR terminal_at > ?1) AND (waiting_at IS NULL OR waiting_at > ?2) GROUP BY state`, term, wait)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	defer rows.Close()
+	counts := make(map[a2av1.TaskState]int64)
+	for rows.Next() {
+		var state int32
+		var n int64
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, s.classify(err)
+		}
+		counts[a2av1.TaskState(state)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.classify(err)
+	}
+	return counts, nil
+}
+
+var _ taskstore.Counter = (*Store)(nil)

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) taskstore.Store) {
 	t.Run("outbox_order_per_webhook", func(t *testing.T) { testOutboxOrder(t, newStore(t)) })
 	t.Run("outbox_lease", func(t *testing.T) { testOutboxLease(t, newStore(t)) })
 	t.Run("reaper", func(t *testing.T) { testReaper(t, newStore(t)) })
+	t.Run("count_by_state", func(t *testing.T) { testCountByState(t, newStore(t)) })
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
