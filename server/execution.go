@@ -101,16 +101,15 @@ func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) erro
 
 func (e *execution) storeNewLocked(t *a2av1.Task) error {
 	rec := taskstore.Record{Task: t, Owner: e.req.Caller, Tenant: e.req.Tenant, Updated: t.Status.Timestamp.AsTime(), Runner: e.h.runner}
-	if err := e.h.store.Create(e.sctx, rec); err != nil {
+	var push []*a2av1.TaskPushNotificationConfig
+	if e.pushCfg != nil {
+		push = append(push, e.pushCfg) // stored with the task, or neither is
+	}
+	if err := e.h.store.Create(e.sctx, rec, push...); err != nil {
 		return a2agrpc.AsError(err) // ErrFull is RESOURCE_EXHAUSTED
 	}
 	e.created, e.pending, e.task, e.version = true, false, t, 1
 	e.h.metrics.stateEntered(t.GetStatus().GetState())
-	if e.pushCfg != nil {
-		if err := e.h.store.PutPushConfig(e.sctx, e.pushCfg); err != nil {
-			e.h.log.Error("a2agrpc: storing inline push config", "task", t.Id, "err", err)
-		}
-	}
 	return nil
 }
 

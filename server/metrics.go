@@ -222,9 +222,9 @@ type measuredStore struct {
 	m *metrics
 }
 
-func (s measuredStore) Create(ctx context.Context, rec taskstore.Record) (err error) {
+func (s measuredStore) Create(ctx context.Context, rec taskstore.Record, push ...*a2av1.TaskPushNotificationConfig) (err error) {
 	defer func(done func(error)) { done(err) }(s.m.storeOp("create"))
-	return s.s.Create(ctx, rec)
+	return s.s.Create(ctx, rec, push...)
 }
 
 func (s measuredStore) Get(ctx context.Context, id string) (_ taskstore.Record, err error) {

@@ -251,7 +251,7 @@ func (m *Memory) track(e *memEntry, now time.Time) {
 }
 
 // Create implements [Store].
-func (m *Memory) Create(_ context.Context, rec Record) error {
+func (m *Memory) Create(_ context.Context, rec Record, push ...*a2av1.TaskPushNotificationConfig) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.cfg.now()
@@ -272,6 +272,9 @@ func (m *Memory) Create(_ context.Context, rec Record) error {
 	}
 	rec.Version = 1
 	e := &memEntry{rec: rec}
+	for _, cfg := range push {
+		e.putPush(cfg)
+	}
 	m.tasks[id] = e
 	m.index.ReplaceOrInsert(keyOf(&e.rec))
 	m.counts[scope{rec.Tenant, rec.Owner}]++
@@ -459,14 +462,19 @@ func (m *Memory) PutPushConfig(_ context.Context, cfg *a2av1.TaskPushNotificatio
 	if !ok || m.expired(e, m.cfg.now()) {
 		return ErrNotFound
 	}
+	e.putPush(cfg)
+	return nil
+}
+
+// putPush stores or replaces (in its place) one of the task's configs.
+func (e *memEntry) putPush(cfg *a2av1.TaskPushNotificationConfig) {
 	for i, c := range e.push {
 		if c.GetId() == cfg.GetId() {
 			e.push[i] = cfg
-			return nil
+			return
 		}
 	}
 	e.push = append(e.push, cfg)
-	return nil
 }
 
 // GetPushConfig implements [Store].

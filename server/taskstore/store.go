@@ -115,9 +115,12 @@ type Page struct {
 // Store keeps tasks, their event logs and their push configs. All methods
 // are safe for concurrent use.
 type Store interface {
-	// Create stores a new task at version 1. ErrExists if the id is taken,
-	// ErrFull if the store is at capacity and can free nothing.
-	Create(ctx context.Context, rec Record) error
+	// Create stores a new task at version 1, with the push configs given
+	// (a send's inline config) in the same transaction: a caller never
+	// sees a task accepted without the config it asked for. ErrExists if
+	// the id is taken, ErrFull if the store is at capacity and can free
+	// nothing.
+	Create(ctx context.Context, rec Record, push ...*a2av1.TaskPushNotificationConfig) error
 	// Get returns the current record. ErrNotFound if absent or expired.
 	Get(ctx context.Context, id string) (Record, error)
 	// Update replaces the task if its version is still version, returning the

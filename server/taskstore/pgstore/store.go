@@ -157,8 +157,9 @@ VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8,
              WHEN $10::boolean THEN now() + $12::bigint * interval '1 microsecond' END)`
 
 // Create implements [taskstore.Store]. It logs no event: a task's first
-// event comes with its first update, as in the in-memory store.
-func (s *Store) Create(ctx context.Context, rec taskstore.Record) error {
+// event comes with its first update, as in the in-memory store. Without
+// push configs it is one statement; with them, a transaction.
+func (s *Store) Create(ctx context.Context, rec taskstore.Record, push ...*a2av1.TaskPushNotificationConfig) error {
 	blob, err := proto.Marshal(rec.Task)
 	if err != nil {
 		return fmt.Errorf("pgstore: encoding task: %w", err)
@@ -168,6 +169,9 @@ func (s *Store) Create(ctx context.Context, rec taskstore.Record) error {
 	terminal, interrupted := s.retentionArgs()
 	args := []any{id, rec.Tenant, rec.Owner, rec.Task.GetContextId(), int32(state), rec.Updated.UnixNano(),
 		rec.Runner, blob, taskstore.IsTerminal(state), taskstore.IsInterrupted(state), terminal, interrupted}
+	if len(push) > 0 {
+		return s.createWithPush(ctx, id, args, push)
+	}
 	_, err = s.pool.Exec(ctx, createSQL, args...)
 	if !isCode(err, codeUniqueViolation) {
 		return s.fail(ctx, err)
@@ -182,6 +186,38 @@ func (s *Store) Create(ctx context.Context, rec taskstore.Record) error {
 		return taskstore.ErrExists
 	}
 	_, err = s.pool.Exec(ctx, createSQL, args...)
+	if isCode(err, codeUniqueViolation) {
+		return taskstore.ErrExists
+	}
+	return s.fail(ctx, err)
+}
+
+// createWithPush is Create with push configs: the task and its configs in
+// one transaction. A failed statement would abort the transaction, so an
+// expired task holding the id is deleted first rather than after a unique
+// violation.
+func (s *Store) createWithPush(ctx context.Context, id string, args []any, push []*a2av1.TaskPushNotificationConfig) error {
+	blobs := make([][]byte, len(push))
+	for i, cfg := range push {
+		var err error
+		if blobs[i], err = proto.Marshal(cfg); err != nil {
+			return fmt.Errorf("pgstore: encoding push config: %w", err)
+		}
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM tasks t WHERE t.id = $1 AND NOT `+liveTask, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, createSQL, args...); err != nil {
+			return err
+		}
+		for i, cfg := range push {
+			if _, err := tx.Exec(ctx, putPushConfigSQL, id, cfg.GetId(), blobs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if isCode(err, codeUniqueViolation) {
 		return taskstore.ErrExists
 	}

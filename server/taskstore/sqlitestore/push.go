@@ -36,6 +36,18 @@ WHERE t.id = ?1 AND (t.terminal_at IS NULL OR t.terminal_at > ?2) AND (t.waiting
 ORDER BY c.ord`
 )
 
+// encodePushConfigs encodes configs before a write transaction begins.
+func encodePushConfigs(cfgs []*a2av1.TaskPushNotificationConfig) ([][]byte, error) {
+	blobs := make([][]byte, len(cfgs))
+	for i, cfg := range cfgs {
+		var err error
+		if blobs[i], err = proto.Marshal(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return blobs, nil
+}
+
 // PutPushConfig implements [taskstore.Store].
 func (s *Store) PutPushConfig(ctx context.Context, cfg *a2av1.TaskPushNotificationConfig) error {
 	blob, err := proto.Marshal(cfg)

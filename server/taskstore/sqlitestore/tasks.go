@@ -74,8 +74,12 @@ func retentionClocks(state a2av1.TaskState, now int64) (terminalAt, waitingAt an
 
 // Create implements [taskstore.Store]. The store has no capacity bound of
 // its own; ErrFull means the disk is full.
-func (s *Store) Create(ctx context.Context, rec taskstore.Record) error {
+func (s *Store) Create(ctx context.Context, rec taskstore.Record, push ...*a2av1.TaskPushNotificationConfig) error {
 	blob, err := proto.Marshal(rec.Task)
+	if err != nil {
+		return err
+	}
+	pushBlobs, err := encodePushConfigs(push)
 	if err != nil {
 		return err
 	}
@@ -88,7 +92,15 @@ func (s *Store) Create(ctx context.Context, rec taskstore.Record) error {
 		insert := func() (bool, error) {
 			n, err := affected(ctx, w.createTask, id, rec.Tenant, rec.Owner, rec.Task.GetContextId(),
 				int64(state), toNanos(rec.Updated), rec.Runner, blob, terminalAt, waitingAt)
-			return n == 1, err
+			if n != 1 || err != nil {
+				return false, err
+			}
+			for i, cfg := range push {
+				if _, err := affected(ctx, w.putPush, id, cfg.GetId(), pushBlobs[i], term, wait); err != nil {
+					return false, err
+				}
+			}
+			return true, nil
 		}
 		if ok, err := insert(); ok || err != nil {
 			return err

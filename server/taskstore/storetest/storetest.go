@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) taskstore.Store) {
 	t.Run("list_scoped_by_tenant_and_owner", func(t *testing.T) { testListScope(t, newStore(t)) })
 	t.Run("list_bad_token", func(t *testing.T) { testListBadToken(t, newStore(t)) })
 	t.Run("push_configs", func(t *testing.T) { testPushConfigs(t, newStore(t)) })
+	t.Run("create_with_push_configs", func(t *testing.T) { testCreateWithPush(t, newStore(t)) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, newStore(t)) })
 	t.Run("outbox_order_per_webhook", func(t *testing.T) { testOutboxOrder(t, newStore(t)) })
 	t.Run("outbox_lease", func(t *testing.T) { testOutboxLease(t, newStore(t)) })
@@ -314,6 +315,40 @@ func testPushConfigs(t *testing.T, s taskstore.Store) {
 	all, _, _ := s.ListPushConfigs(ctx, "t1", 0, "")
 	if len(all) != 2 {
 		t.Errorf("after delete, %d configs, want 2", len(all))
+	}
+}
+
+// testCreateWithPush: a send's inline config is stored with its task, and
+// a Create that fails stores neither.
+func testCreateWithPush(t *testing.T, s taskstore.Store) {
+	ctx := context.Background()
+	hook := func(task, id string) *a2av1.TaskPushNotificationConfig {
+		return &a2av1.TaskPushNotificationConfig{TaskId: task, Id: id, Url: "https://hook/" + id}
+	}
+	if err := s.Create(ctx, NewRecord("t1", "c1", a2av1.TaskState_TASK_STATE_SUBMITTED, 0), hook("t1", "inline")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetPushConfig(ctx, "t1", "inline")
+	if err != nil || got.GetUrl() != "https://hook/inline" {
+		t.Fatalf("GetPushConfig after Create = %v, %v", got, err)
+	}
+	// An event after the create is queued for the config (stores with an
+	// outbox): it was in place before the first state change.
+	if o, ok := s.(taskstore.Outbox); ok {
+		next := withState(NewRecord("t1", "c1", 0, 0), a2av1.TaskState_TASK_STATE_WORKING, time.Second)
+		if _, err := s.Update(ctx, "t1", 1, taskstore.Update{Task: next, Event: statusEvent(next), Push: true}); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := o.ClaimDeliveries(ctx, 10, time.Minute)
+		if err != nil || len(ds) != 1 || ds[0].Config.GetId() != "inline" {
+			t.Fatalf("ClaimDeliveries = %v, %v; want the working event for the inline config", ds, err)
+		}
+	}
+	if err := s.Create(ctx, NewRecord("t1", "c1", a2av1.TaskState_TASK_STATE_SUBMITTED, 0), hook("t1", "second")); !errors.Is(err, taskstore.ErrExists) {
+		t.Fatalf("Create of a taken id = %v, want ErrExists", err)
+	}
+	if _, err := s.GetPushConfig(ctx, "t1", "second"); !errors.Is(err, taskstore.ErrNotFound) {
+		t.Errorf("a failed Create stored its push config: GetPushConfig = %v", err)
 	}
 }
 
