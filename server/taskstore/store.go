@@ -152,6 +152,11 @@ type Delivery struct {
 	Event  *a2av1.StreamResponse
 	// Attempts counts earlier failed attempts.
 	Attempts int
+	// Err is set, and Config and Event are nil, when the stored delivery
+	// cannot be decoded. It can never be sent: the claimer gives up on it
+	// (CompleteDelivery) rather than the claim failing, which would hold
+	// back every other notification forever.
+	Err error
 }
 
 // Outbox is the queue of push notifications that [Update.Push] fills. A

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -266,6 +267,9 @@ func (d *Deliverer) attrs(res Result, host string) []any {
 // answer, whatever the status, or the error that kept an answer from
 // arriving, which names the receiver by host only.
 func (d *Deliverer) send(ctx context.Context, dl taskstore.Delivery, host string) (int, http.Header, error) {
+	if dl.Err != nil {
+		return 0, nil, permanent(fmt.Errorf("the queued notification is unreadable: %w", dl.Err))
+	}
 	cfg := dl.Config
 	if cfg == nil {
 		return 0, nil, permanent(errors.New("the delivery has no push config"))

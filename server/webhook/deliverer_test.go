@@ -510,3 +510,31 @@ func TestConcurrentDeliveries(t *testing.T) {
 	}
 	assertNoneDue(t, s)
 }
+
+// unreadable is a real outbox whose claims come back the way a durable
+// store reports a row it cannot decode.
+type unreadable struct{ *taskstore.Memory }
+
+func (u unreadable) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]taskstore.Delivery, error) {
+	ds, err := u.Memory.ClaimDeliveries(ctx, limit, lease)
+	for i := range ds {
+		ds[i].Config, ds[i].Event, ds[i].Err = nil, nil, errors.New("proto: cannot parse invalid wire-format data")
+	}
+	return ds, err
+}
+
+func TestUnreadableDeliveryIsGivenUp(t *testing.T) {
+	rc := newReceiver(t, nil)
+	s := taskstore.NewMemory()
+	newTask(t, s, "t1", &a2av1.TaskPushNotificationConfig{Id: "c1", Url: rc.url("/hook")})
+	pushEvent(t, s, "t1", "hello")
+	h := start(t, unreadable{s})
+	r := h.next(t)
+	if !r.GaveUp || !r.Permanent || r.Attempt != 1 || r.Err == nil || !strings.Contains(r.Err.Error(), "unreadable") {
+		t.Errorf("result = %+v; want a permanent give-up naming the unreadable notification", r)
+	}
+	if n := rc.connections(); n != 0 {
+		t.Errorf("the receiver saw %d connections for an unreadable notification", n)
+	}
+	assertNoneDue(t, s)
+}

@@ -71,12 +71,14 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Durat
 		if err := rows.Scan(&c.ID, &c.wasDue, &config, &c.Seq, &event, &attempts); err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		if c.Config, err = decodePushConfig(config); err != nil {
-			return nil, err
-		}
 		c.Event = new(a2av1.StreamResponse)
 		if err := proto.Unmarshal(event, c.Event); err != nil {
-			return nil, fmt.Errorf("pgstore: decoding delivery %d: %w", c.ID, err)
+			c.Err = fmt.Errorf("pgstore: decoding delivery %d: %w", c.ID, err)
+		} else if c.Config, err = decodePushConfig(config); err != nil {
+			c.Err = fmt.Errorf("pgstore: decoding the push config of delivery %d: %w", c.ID, err)
+		}
+		if c.Err != nil {
+			c.Config, c.Event = nil, nil
 		}
 		c.Attempts = int(attempts)
 		got = append(got, c)

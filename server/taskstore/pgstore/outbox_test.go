@@ -9,6 +9,7 @@ import (
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/pgtest"
+	"github.com/a2agrpc/a2agrpc/server/taskstore"
 )
 
 // TestClaimAcrossReplicas: replicas claiming at the same time share the
@@ -100,5 +101,51 @@ func TestOutboxKeepsQueueOrder(t *testing.T) {
 	}
 	if rest, _ := s.ClaimDeliveries(ctx, 10, time.Minute); len(rest) != 0 {
 		t.Errorf("after the queue drained, claimed %+v", rest)
+	}
+}
+
+// TestUnreadableDeliveryIsHandedOver: a queued notification that cannot be
+// decoded comes back flagged, next to the readable ones, instead of
+// failing every claim; completing it removes it.
+func TestUnreadableDeliveryIsHandedOver(t *testing.T) {
+	t.Parallel()
+	schema := pgtest.SchemaName(t, "pgstore_test")
+	s := openIn(t, schema)
+	ctx := context.Background()
+	rec := create(t, s, "t1", a2av1.TaskState_TASK_STATE_SUBMITTED)
+	for _, id := range []string{"bad", "good"} {
+		if err := s.PutPushConfig(ctx, &a2av1.TaskPushNotificationConfig{TaskId: "t1", Id: id, Url: "https://hook/" + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance(t, s, rec, 1, a2av1.TaskState_TASK_STATE_WORKING, time.Second, true, true)
+	conn := admin(t)
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`UPDATE %q.push_outbox SET event = '\xff'::bytea WHERE config_id = 'bad'`, schema)); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.ClaimDeliveries(ctx, 10, time.Minute)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("ClaimDeliveries = %d deliveries, %v; want 2, nil", len(ds), err)
+	}
+	var bad taskstore.Delivery
+	for _, d := range ds {
+		switch {
+		case d.Err != nil:
+			bad = d
+			if d.Config != nil || d.Event != nil {
+				t.Errorf("unreadable delivery carries Config %v / Event %v", d.Config, d.Event)
+			}
+		case d.Config.GetId() != "good" || d.Event == nil:
+			t.Errorf("readable delivery = %+v", d)
+		}
+	}
+	if bad.Err == nil {
+		t.Fatal("no delivery was flagged unreadable")
+	}
+	if err := s.CompleteDelivery(ctx, bad.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, conn, schema, "push_outbox"); n != 1 {
+		t.Errorf("%d outbox rows after completing the unreadable one, want 1", n)
 	}
 }

@@ -3,7 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -80,7 +80,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Durat
 				d.Config, decodeErr = decodePushConfig(cfg)
 			}
 			if decodeErr != nil {
-				return errors.Join(errors.New("sqlitestore: decoding a queued delivery"), decodeErr)
+				d.Config, d.Event = nil, nil
+				d.Err = fmt.Errorf("sqlitestore: decoding delivery %d: %w", d.ID, decodeErr)
 			}
 			out = append(out, d)
 		}
