@@ -17,6 +17,7 @@ import (
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	codeQueryCanceled       = "57014" // statement_timeout, or a cancel request
 )
 
 // errClosed is what calls on a closed Store fail with, wrapped in
@@ -41,6 +42,11 @@ func classify(ctx context.Context, err error, closed bool) (out error, lost bool
 		return err, false
 	}
 	var pgErr *pgconn.PgError
+	if isCode(err, codeQueryCanceled) {
+		// Not the caller's cancellation (handled above): the statement
+		// timeout. The connection is fine; the database is too slow now.
+		return fmt.Errorf("pgstore: %w: statement timed out: %w", taskstore.ErrUnavailable, err), false
+	}
 	if closed && !errors.As(err, &pgErr) {
 		// The pool refuses work once closed (its error has no type to
 		// match); an answer from the server is still that answer.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,4 +224,38 @@ func warm(t *testing.T, s *Store) {
 func workingUpdate(rec taskstore.Record) taskstore.Update {
 	return taskstore.Update{Task: &a2av1.Task{Id: rec.Task.GetId(), ContextId: rec.Task.GetContextId(),
 		Status: &a2av1.TaskStatus{State: a2av1.TaskState_TASK_STATE_WORKING}}}
+}
+
+// TestStatementTimeout: a statement stuck behind a lock fails with
+// ErrUnavailable once the statement timeout runs out, and the store works
+// again as soon as the lock is gone.
+func TestStatementTimeout(t *testing.T) {
+	t.Parallel()
+	schema := pgtest.SchemaName(t, "pgstore_test")
+	s := openIn(t, schema, WithStatementTimeout(200*time.Millisecond))
+	ctx := context.Background()
+	create(t, s, "t1", a2av1.TaskState_TASK_STATE_WORKING)
+
+	conn := admin(t)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`LOCK TABLE %q.tasks IN ACCESS EXCLUSIVE MODE`, schema)); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, err = s.Get(ctx, "t1")
+	if !errors.Is(err, taskstore.ErrUnavailable) || !strings.Contains(err.Error(), "statement timed out") {
+		t.Errorf("Get behind a lock = %v, want ErrUnavailable (statement timed out)", err)
+	}
+	if waited := time.Since(began); waited > 10*time.Second {
+		t.Errorf("Get waited %v for a 200ms statement timeout", waited)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "t1"); err != nil {
+		t.Errorf("Get after the lock was released = %v", err)
+	}
 }

@@ -78,6 +78,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (string, er
 		return "", err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	// Waiting for another process's migration, or building an index on a
+	// large table, may outlast the statement timeout of ordinary calls.
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return "", err
+	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(coalesce(nullif($2, ''), current_schema(), '')))`,
 		int32(migrationLockClass), schema); err != nil {
 		return "", err

@@ -17,6 +17,12 @@ const (
 	// so that a request against an unreachable database fails with
 	// ErrUnavailable instead of hanging until its own deadline.
 	DefaultConnectTimeout = 10 * time.Second
+	// DefaultStatementTimeout bounds every statement the store runs (but
+	// migrations) when the DSN sets no statement_timeout: a statement
+	// stuck behind a lock or an overloaded server fails with ErrUnavailable
+	// and frees its connection, instead of holding a pool slot for as long
+	// as its caller waits (a blocking send may wait for minutes).
+	DefaultStatementTimeout = 30 * time.Second
 )
 
 // Option configures [Open].
@@ -28,6 +34,7 @@ type config struct {
 	maxEvents     int
 	sweepInterval time.Duration
 	schema        string
+	stmtTimeout   time.Duration
 }
 
 func defaultConfig() config {
@@ -36,6 +43,7 @@ func defaultConfig() config {
 		idleRetention: DefaultInterruptedRetention,
 		maxEvents:     DefaultMaxEventsPerTask,
 		sweepInterval: DefaultSweepInterval,
+		stmtTimeout:   DefaultStatementTimeout,
 	}
 }
 
@@ -81,6 +89,19 @@ func WithSweepInterval(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
 			c.sweepInterval = d
+		}
+	}
+}
+
+// WithStatementTimeout sets the server-side statement_timeout of the
+// store's connections (default [DefaultStatementTimeout]); d < 0 sets none,
+// leaving the server's setting. A statement_timeout in the DSN (as a
+// parameter or in options=-c...) takes precedence. A statement that runs
+// out of time fails with [taskstore.ErrUnavailable].
+func WithStatementTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d != 0 {
+			c.stmtTimeout = d
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +69,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
 		pcfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	_, inDSN := pcfg.ConnConfig.RuntimeParams["statement_timeout"]
+	inDSN = inDSN || strings.Contains(pcfg.ConnConfig.RuntimeParams["options"], "statement_timeout")
+	if cfg.stmtTimeout > 0 && !inDSN {
+		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.stmtTimeout.Milliseconds(), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
