@@ -80,7 +80,7 @@ func newClient(card *a2av1.AgentCard, cfg config) (*Client, error) {
 		}
 		c.conn = conn
 		if ch.transport == TransportMesh {
-			c.t = newMesh(conn, p)
+			c.t = newTracedMesh(conn, p, c.cfg.tracer)
 		} else {
 			c.t = newGRPC(conn, p)
 		}

@@ -8,10 +8,14 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -41,16 +45,25 @@ type meshTransport struct {
 	p      params
 	buffer int           // frames buffered per streaming request
 	ids    atomic.Uint64 // last request id; ids are never reused, even across streams
+	tracer trace.Tracer  // of the requests' client spans; nil: no spans
 
 	mu     sync.Mutex
 	cur    *meshSession // the current stream, possibly still connecting or already failed
 	closed bool
 }
 
-// newMesh returns the mesh transport over conn. The Client owns conn; the
-// transport owns only its stream.
-func newMesh(conn *grpc.ClientConn, p params) transport {
-	return &meshTransport{conn: conn, p: p, buffer: meshStreamBuffer}
+// newMesh returns the mesh transport over conn, without request spans.
+// The Client owns conn; the transport owns only its stream.
+func newMesh(conn *grpc.ClientConn, p params) transport { return newTracedMesh(conn, p, nil) }
+
+// newTracedMesh returns the mesh transport over conn, giving every request
+// a client span from tp (none when tp is nil).
+func newTracedMesh(conn *grpc.ClientConn, p params, tp trace.TracerProvider) transport {
+	m := &meshTransport{conn: conn, p: p, buffer: meshStreamBuffer}
+	if tp != nil {
+		m.tracer = tp.Tracer(meshTracerName)
+	}
+	return m
 }
 
 // session returns the live stream, opening one when there is none or the
@@ -78,14 +91,45 @@ func (m *meshTransport) session(ctx context.Context) (*meshSession, error) {
 
 // start sends one request built from tmpl (its operation and resume_after)
 // under a fresh id, with the caller's extensions, and returns the call
-// through which its frames arrive.
+// through which its frames arrive. With a tracer, the request's client
+// span is open from here until the call's finish; a request that could not
+// be sent has its span ended here.
 func (m *meshTransport) start(ctx context.Context, tmpl *meshv1.Request, buffer int) (*meshCall, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, a2agrpc.AsError(err)
 	}
-	ext, trace, err := m.frameParams(ctx)
+	if m.tracer == nil {
+		return m.send(ctx, tmpl, buffer, false)
+	}
+	name := meshSpanName(&meshv1.Request{Operation: tmpl.GetOperation()})
+	ctx, span := m.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient))
+	c, err := m.send(ctx, tmpl, buffer, true)
+	if err != nil {
+		endMeshSpan(span, err)
+		return nil, err
+	}
+	c.span = span
+	return c, nil
+}
+
+// send sends the request under a fresh id on the live stream. When traced,
+// ctx holds the request's client span and the frame carries that span's
+// trace context, so the server's request span is its child; otherwise the
+// frame carries the trace context the header source found.
+func (m *meshTransport) send(ctx context.Context, tmpl *meshv1.Request, buffer int, traced bool) (*meshCall, error) {
+	ext, tc, err := m.frameParams(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if traced {
+		// Headers forwarded with WithCallHeaders may carry another trace
+		// context; the request's span replaces it, as the stats handler's
+		// span replaces it on the gRPC binding.
+		if tc == nil {
+			tc = make(map[string]string, 2)
+		}
+		clear(tc)
+		traceContext.Inject(ctx, propagation.MapCarrier(tc))
 	}
 	s, err := m.session(ctx)
 	if err != nil {
@@ -94,7 +138,7 @@ func (m *meshTransport) start(ctx context.Context, tmpl *meshv1.Request, buffer 
 	req := &meshv1.Request{
 		RequestId:    m.ids.Add(1),
 		Extensions:   ext,
-		TraceContext: trace,
+		TraceContext: tc,
 		ResumeAfter:  tmpl.GetResumeAfter(),
 		Operation:    tmpl.GetOperation(),
 	}
@@ -104,7 +148,7 @@ func (m *meshTransport) start(ctx context.Context, tmpl *meshv1.Request, buffer 
 // frameParams returns the A2A-Extensions and the W3C trace context of
 // this call. The stream's metadata is fixed when it opens, so per-call
 // parameters travel in the request frame.
-func (m *meshTransport) frameParams(ctx context.Context) (ext []string, trace map[string]string, err error) {
+func (m *meshTransport) frameParams(ctx context.Context) (ext []string, tc map[string]string, err error) {
 	h, err := m.p.headers(ctx)
 	if err != nil {
 		return nil, nil, a2agrpc.AsError(err)
@@ -114,24 +158,24 @@ func (m *meshTransport) frameParams(ctx context.Context) (ext []string, trace ma
 		case strings.EqualFold(k, a2agrpc.HeaderExtensions):
 			ext = a2agrpc.SplitList(v)
 		case strings.EqualFold(k, "traceparent"), strings.EqualFold(k, "tracestate"):
-			if trace == nil {
-				trace = make(map[string]string, 2)
+			if tc == nil {
+				tc = make(map[string]string, 2)
 			}
-			trace[strings.ToLower(k)] = v
+			tc[strings.ToLower(k)] = v
 		}
 	}
-	return ext, trace, nil
+	return ext, tc, nil
 }
 
 // meshUnary runs an operation answered by one frame; pick extracts the
 // expected result from it and returns the zero value for any other frame.
-func meshUnary[T comparable](ctx context.Context, m *meshTransport, tmpl *meshv1.Request, pick func(*meshv1.Response) T) (T, error) {
+func meshUnary[T comparable](ctx context.Context, m *meshTransport, tmpl *meshv1.Request, pick func(*meshv1.Response) T) (_ T, err error) {
 	var zero T
 	c, err := m.start(ctx, tmpl, 1)
 	if err != nil {
 		return zero, err
 	}
-	defer c.abandon()
+	defer func() { c.finish(err) }()
 	f, err := c.next(ctx)
 	if err != nil {
 		return zero, err
@@ -154,11 +198,15 @@ func (m *meshTransport) stream(ctx context.Context, tmpl *meshv1.Request) stream
 			return
 		}
 		// Abandoning a request still in flight (the caller broke out, or
-		// its ctx ended) tells the server to stop its work.
-		defer c.abandon()
+		// its ctx ended) tells the server to stop its work. A caller that
+		// breaks out has not seen the request fail: its span ends without
+		// an error.
+		var failure error
+		defer func() { c.finish(failure) }()
 		for {
 			f, err := c.next(ctx)
 			if err != nil {
+				failure = err
 				yield(event{}, err)
 				return
 			}
@@ -170,10 +218,12 @@ func (m *meshTransport) stream(ctx context.Context, tmpl *meshv1.Request) stream
 			case *meshv1.Response_End:
 				return
 			case *meshv1.Response_Error:
-				yield(event{}, meshFrameError(r.Error))
+				failure = meshFrameError(r.Error)
+				yield(event{}, failure)
 				return
 			default:
-				yield(event{}, meshUnexpectedFrame(f))
+				failure = meshUnexpectedFrame(f)
+				yield(event{}, failure)
 				return
 			}
 		}
@@ -456,6 +506,7 @@ type meshCall struct {
 	// failed receives the request's failure, once, after it has left the
 	// pending set: from then on frames holds all it will ever hold.
 	failed chan error
+	span   trace.Span // the request's client span; nil without a tracer
 }
 
 // next returns the request's next frame. Frames that arrived before a
@@ -488,6 +539,59 @@ func (c *meshCall) abandon() {
 	if c.s.forget(c.id) {
 		c.s.cancelRequest(c.id)
 	}
+}
+
+// finish releases a request its caller is done with (see abandon) and ends
+// its span, failed when err is set.
+func (c *meshCall) finish(err error) {
+	c.abandon()
+	endMeshSpan(c.span, err)
+}
+
+// meshTracerName names the tracer of mesh request spans.
+const meshTracerName = "github.com/a2agrpc/a2agrpc/client"
+
+// meshOperationField is the oneof of a mesh request's operation.
+var meshOperationField = (*meshv1.Request)(nil).ProtoReflect().Descriptor().Oneofs().ByName("operation")
+
+// meshSpanNames are the names of the requests' client spans by the field
+// number of their operation: as the server names its request spans, the
+// Connect service and the operation's field name
+// ("a2agrpc.mesh.v1.MeshService/send_message").
+var meshSpanNames = func() map[protoreflect.FieldNumber]string {
+	fields := meshOperationField.Fields()
+	names := make(map[protoreflect.FieldNumber]string, fields.Len())
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		names[f.Number()] = meshv1.MeshService_ServiceDesc.ServiceName + "/" + string(f.Name())
+	}
+	return names
+}()
+
+// meshSpanName names the client span of a request. It is given a copy of
+// the request's operation only, not the caller's template, so that the
+// template stays off the heap when the request is not traced.
+func meshSpanName(op *meshv1.Request) string {
+	r := op.ProtoReflect()
+	if f := r.WhichOneof(meshOperationField); f != nil {
+		if name, ok := meshSpanNames[f.Number()]; ok {
+			return name
+		}
+	}
+	return meshv1.MeshService_ServiceDesc.ServiceName + "/unknown"
+}
+
+// endMeshSpan ends a request's span (nil: none), marking it failed with
+// err's A2A reason when err is set. The message is left out: it may carry
+// the agent's text.
+func endMeshSpan(span trace.Span, err error) {
+	if span == nil {
+		return
+	}
+	if err != nil {
+		span.SetStatus(codes.Error, string(a2agrpc.AsError(err).Reason))
+	}
+	span.End()
 }
 
 // meshFrameError decodes an error frame: the server's status, as on the gRPC

@@ -157,12 +157,17 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 
 // WithTracerProvider records client spans and sends their trace context,
 // so the server's spans are their children: one per call or stream on
-// gRPC, one per request on HTTP+JSON and JSON-RPC. The mesh stream gets one
-// span for its whole life; each request on it carries the trace context of
-// the caller's context instead, which the server's request span continues. Without it the client still passes
-// on the trace context of the caller's context (see [Client]). An
-// http.Client given with [WithHTTPClient] is used as it is: instrument it
-// yourself.
+// gRPC, one per request on HTTP+JSON and JSON-RPC, and one per request on
+// the mesh, named "a2agrpc.mesh.v1.MeshService/<operation>" as the
+// server's request span is (send_message, subscribe_to_task, ...). A mesh
+// request's span is a child of the caller's context and ends with its
+// answer, or for a stream when it ends, fails or is abandoned; its frame
+// carries the span's trace context, which the server's request span
+// continues. The mesh stream itself, shared by all requests, has a span of
+// its own for its whole life, in a trace of its own. Without it the client
+// still passes on the trace context of the caller's context (see
+// [Client]). An http.Client given with [WithHTTPClient] is used as it is:
+// instrument it yourself.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) { c.tracer = tp }
 }

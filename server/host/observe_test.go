@@ -153,10 +153,8 @@ func TestTraceAcrossAgents(t *testing.T) {
 			if n := countKind(deepest, trace.SpanKindServer); n < 2 {
 				t.Errorf("chain holds %d server spans, want one per hop", n)
 			}
-			if transport != client.TransportMesh { // mesh requests share their stream's client span
-				if n := countKind(deepest, trace.SpanKindClient); n < 2 {
-					t.Errorf("chain holds %d client spans, want one per hop", n)
-				}
+			if n := countKind(deepest, trace.SpanKindClient); n < 2 {
+				t.Errorf("chain holds %d client spans, want one per hop", n)
 			}
 		})
 	}
