@@ -369,12 +369,7 @@ func (e *execution) finish(execErr error) {
 		e.reveal.Stop()
 	}
 	if !e.finished {
-		if err := e.settleOutcomeLocked(execErr); err != nil {
-			e.h.log.Error("a2agrpc: recording the task outcome", "task", e.req.TaskID, "err", err)
-			if e.resultErr == nil && e.task == nil {
-				e.resultErr = a2agrpc.AsError(err)
-			}
-		}
+		e.recordOutcomeLocked(execErr)
 		e.finished = true
 	}
 	e.settleLocked()
@@ -386,6 +381,60 @@ func (e *execution) finish(execErr error) {
 	e.h.release(e)
 	close(e.exited)
 	e.cancel(context.Canceled)
+}
+
+// Backoff of recordOutcomeLocked while the store is unreachable.
+const (
+	outcomeRetryFirst = 100 * time.Millisecond
+	outcomeRetryMax   = 5 * time.Second
+)
+
+// recordOutcomeLocked writes how the agent ended. While the store is
+// unreachable it keeps trying, for a task already stored, with backoff, instead of leaving the task
+// WORKING with nothing left to finish it (this process's runner lease keeps
+// other replicas' recovery off it). Callers waiting for the outcome wait
+// for the store. It stops trying when the handler shuts down: the lease is
+// then released, and orphan recovery fails the task once the store is back.
+// A write that failed after it committed comes back as a version conflict,
+// which updateLocked resolves by reading the stored outcome.
+func (e *execution) recordOutcomeLocked(execErr error) {
+	delay := outcomeRetryFirst
+	interrupted := e.ctx.Done() // nil once the agent's context has ended for another reason
+	for attempt := 1; ; attempt++ {
+		err := e.settleOutcomeLocked(execErr)
+		if err == nil {
+			if attempt > 1 {
+				e.h.log.Info("a2agrpc: task outcome recorded once the store was back", "task", e.req.TaskID, "attempts", attempt)
+			}
+			return
+		}
+		// A task never stored (a deferred one) was not accepted yet: its
+		// caller gets the failure instead.
+		if !e.created || !errors.Is(err, taskstore.ErrUnavailable) || errors.Is(context.Cause(e.ctx), errShutdown) {
+			e.h.log.Error("a2agrpc: recording the task outcome", "task", e.req.TaskID, "err", err)
+			if e.resultErr == nil && e.task == nil {
+				e.resultErr = a2agrpc.AsError(err)
+			}
+			return
+		}
+		if attempt == 1 {
+			e.h.log.Warn("a2agrpc: task store unavailable; retrying the task outcome until it is back",
+				"task", e.req.TaskID, "err", err)
+		}
+		e.mu.Unlock()
+		select {
+		case <-time.After(delay):
+		case <-interrupted:
+			if !errors.Is(context.Cause(e.ctx), errShutdown) {
+				interrupted = nil // a cancel, not a shutdown: keep waiting for the store
+			}
+		}
+		e.mu.Lock()
+		if e.finished {
+			return // a cancel recorded a final state meanwhile
+		}
+		delay = min(2*delay, outcomeRetryMax)
+	}
 }
 
 // abandon undoes a claimed execution that will never run.

@@ -152,3 +152,62 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("follow-up after the outage = %v", done)
 	}
 }
+
+// TestOutcomeAfterOutage: an agent that finishes while the database is
+// unreachable does not leave its task WORKING for ever; the outcome is
+// recorded once the database is back, and a subscriber gets it.
+func TestOutcomeAfterOutage(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.addr
+	q := u.Query()
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, u.String(), pgstore.WithSchema(pgtest.Schema(t, "a2agrpc_outcome")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	release := make(chan struct{})
+	h := newHandler(t, server.ExecutorFunc(func(ctx context.Context, _ *server.Request, w *server.TaskWriter) error {
+		if err := w.Working(""); err != nil {
+			return err
+		}
+		select {
+		case <-release:
+			return nil // completed, while the database is away
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}), server.WithTaskStore(st))
+	req := sendReq("x")
+	req.Configuration = &a2av1.SendMessageConfiguration{ReturnImmediately: true}
+	task := mustSend(t, h, ctx, req)
+	waitFor(t, "the task working", func() bool {
+		got, err := h.GetTask(ctx, &a2av1.GetTaskRequest{Id: task.GetId()})
+		return err == nil && state(got) == a2av1.TaskState_TASK_STATE_WORKING
+	})
+
+	proxy.cut()
+	close(release)
+	time.Sleep(time.Second) // the agent has returned; its outcome cannot be written
+	proxy.restore(t)
+
+	var got *a2av1.Task
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err = h.GetTask(ctx, &a2av1.GetTaskRequest{Id: task.GetId()})
+		if err == nil && state(got) == a2av1.TaskState_TASK_STATE_COMPLETED {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the outage the task is %v (%v), want COMPLETED", got.GetStatus().GetState(), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
