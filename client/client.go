@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -115,8 +116,11 @@ func (c *Client) dial(raw string, card *a2av1.AgentCard) (*grpc.ClientConn, erro
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	}
 	if c.cfg.tracer != nil {
+		// Health checks (CheckHealth, readiness probes every few seconds)
+		// would only fill traces with roots of their own.
 		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
-			otelgrpc.WithTracerProvider(c.cfg.tracer), otelgrpc.WithPropagators(traceContext))))
+			otelgrpc.WithTracerProvider(c.cfg.tracer), otelgrpc.WithPropagators(traceContext),
+			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))))
 	}
 	return grpc.NewClient(target, append(opts, c.cfg.dialOptions...)...)
 }

@@ -12,9 +12,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"net/http"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -55,9 +57,33 @@ func NewRemote(agent, card *a2av1.AgentCard, opts ...client.Option) (*Remote, er
 // Close closes the connection to the agent.
 func (r *Remote) Close() error { return r.c.Close() }
 
+// pingTimeout bounds a Ping whose context has no deadline: the remote's
+// client has no default timeout (calls are bounded by their requests), and
+// a readiness probe must not hang on an agent that does not answer.
+const pingTimeout = 2 * time.Second
+
+// Ping reports whether the agent can take calls now, for the gateway's
+// readiness: a gateway whose agent is gone can only fail its callers, so
+// it should get none. It asks the agent's grpc.health.v1 service (see
+// [client.Client.CheckHealth]): SERVING is ready; NOT_SERVING (the agent is
+// shutting down, or its task store is unreachable) and a failure to reach
+// the agent are not. An agent that answers without serving the health
+// service, as agents in other languages may, is up and counts as ready.
+func (r *Remote) Ping(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, pingTimeout)
+		defer cancel()
+	}
+	if err := r.c.CheckHealth(ctx); err != nil && !errors.Is(err, client.ErrNoHealthService) {
+		return err
+	}
+	return nil
+}
+
 // New returns the HTTP handler of the gateway: httpserver over remote,
 // with the headers named in forward (DefaultForward if nil) passed on.
-func New(remote *Remote, forward []string, opts ...httpserver.Option) (http.Handler, error) {
+func New(remote *Remote, forward []string, opts ...httpserver.Option) (*Handler, error) {
 	if forward == nil {
 		forward = DefaultForward
 	}
@@ -65,19 +91,38 @@ func New(remote *Remote, forward []string, opts ...httpserver.Option) (http.Hand
 	if err != nil {
 		return nil, err
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		fwd := make(map[string]string, len(forward))
-		for _, name := range forward {
-			if v := req.Header.Get(name); v != "" {
-				fwd[name] = v
-			}
-		}
-		if len(fwd) > 0 {
-			req = req.WithContext(client.WithCallHeaders(req.Context(), fwd))
-		}
-		hs.ServeHTTP(w, req)
-	}), nil
+	return &Handler{hs: hs, forward: forward}, nil
 }
+
+// Handler is the gateway's HTTP side.
+type Handler struct {
+	hs      *httpserver.Server
+	forward []string
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	fwd := make(map[string]string, len(h.forward))
+	for _, name := range h.forward {
+		if v := req.Header.Get(name); v != "" {
+			fwd[name] = v
+		}
+	}
+	if len(fwd) > 0 {
+		req = req.WithContext(client.WithCallHeaders(req.Context(), fwd))
+	}
+	h.hs.ServeHTTP(w, req)
+}
+
+// Drain ends the SSE streams that only follow a task with an UNAVAILABLE
+// event, so clients resubscribe through another gateway and
+// http.Server.Shutdown is not held up by them (see
+// [httpserver.Server.Drain]). Call it first when shutting down.
+func (h *Handler) Drain() { h.hs.Drain() }
+
+// Close drains and unregisters the gateway's metrics (see
+// [httpserver.Server.Close]); call it once the http.Server has shut down.
+func (h *Handler) Close() { h.hs.Close() }
 
 // call passes the service parameters httpserver read from the request
 // (A2A-Version, A2A-Extensions) on to the agent.

@@ -60,37 +60,9 @@ func TestServeLogsNoSecrets(t *testing.T) {
 			base := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(strings.Join(lines, "\n"))
 			ctx := context.Background()
 
-			// Authorized calls with a body on every transport, and a
-			// failing one (unknown task).
-			for _, tr := range []string{client.TransportGRPC, client.TransportREST, client.TransportJSONRPC, client.TransportMesh} {
-				c, err := client.New(ctx, base, client.WithTransports(tr), client.WithAPIKey("", apiKey))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := c.SendMessage(ctx, &a2av1.SendMessageRequest{Message: &a2av1.Message{
-					MessageId: "m-" + tr, Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{{Content: &a2av1.Part_Text{Text: body}}}}}); err != nil {
-					t.Errorf("%s send: %v", tr, err)
-				}
-				if _, err := c.GetTask(ctx, &a2av1.GetTaskRequest{Id: "no-such-task"}); err == nil {
-					t.Errorf("%s: GetTask of an unknown task succeeded", tr)
-				}
-				c.Close()
-			}
-			// Refused credentials over HTTP, and a refused gRPC call with a
-			// bearer token and extra metadata.
-			for _, h := range []http.Header{{"X-Api-Key": {wrongKey}}, {"Authorization": {"Bearer " + bearer}}} {
-				req, _ := http.NewRequest(http.MethodPost, base+"/message:send", strings.NewReader(`{"message":{"messageId":"x","role":"ROLE_USER","parts":[{"text":"`+body+`"}]}}`))
-				req.Header = h
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusUnauthorized {
-					t.Errorf("wrong credentials %v: %s, want 401", h, resp.Status)
-				}
-			}
+			callWithSecrets(t, base, []string{client.TransportGRPC, client.TransportREST, client.TransportJSONRPC, client.TransportMesh},
+				secretCalls{apiKey: apiKey, wrongKey: wrongKey, bearer: bearer, body: body})
+			// A refused gRPC call with a bearer token and extra metadata.
 			grpcAddr := regexp.MustCompile(`on gRPC (\S+)`).FindStringSubmatch(lines[0])[1]
 			conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 			if err != nil {
@@ -105,29 +77,10 @@ func TestServeLogsNoSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			out := logs.String()
-			for _, s := range secrets {
-				if strings.Contains(out, s) {
-					t.Errorf("the log at level %s holds %q:\n%s", level, s, out)
-				}
-			}
 			// Not vacuous: the refused and failed calls are there, as JSON
 			// lines with request ids.
-			var failed, ok int
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				var rec map[string]any
-				if err := json.Unmarshal([]byte(line), &rec); err != nil {
-					t.Fatalf("log line %q is not JSON: %v", line, err)
-				}
-				if rec["request_id"] == nil {
-					continue
-				}
-				if rec["grpc.code"] == "OK" || rec["http.status"] == float64(200) {
-					ok++
-				} else {
-					failed++
-				}
-			}
+			out := logs.String()
+			failed, ok := loggedCalls(t, out, secrets)
 			if failed < 4 {
 				t.Errorf("%d failed calls logged at level %s, want the refused and not-found ones:\n%s", failed, level, out)
 			}
@@ -138,5 +91,70 @@ func TestServeLogsNoSecrets(t *testing.T) {
 				t.Errorf("%d successful calls logged at level debug, want every one", ok)
 			}
 		})
+	}
+}
+
+// loggedCalls checks that the JSON log out holds none of secrets and
+// counts its call lines (those with a request id) by outcome.
+func loggedCalls(t *testing.T, out string, secrets []string) (failed, ok int) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("the log holds %q:\n%s", s, out)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		if rec["request_id"] == nil {
+			continue
+		}
+		if rec["grpc.code"] == "OK" || rec["http.status"] == float64(200) {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return failed, ok
+}
+
+// secretCalls are the credentials and body callWithSecrets uses.
+type secretCalls struct{ apiKey, wrongKey, bearer, body string }
+
+// callWithSecrets makes calls that carry credentials and a message body
+// against the agent at base: with the right API key on each transport, a
+// send (with the body) and a failing GetTask; then HTTP sends with a wrong
+// API key and with a bearer token, which must be refused with 401.
+func callWithSecrets(t *testing.T, base string, transports []string, c secretCalls) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tr := range transports {
+		cl, err := client.New(ctx, base, client.WithTransports(tr), client.WithAPIKey("", c.apiKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.SendMessage(ctx, &a2av1.SendMessageRequest{Message: &a2av1.Message{
+			MessageId: "m-" + tr, Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{{Content: &a2av1.Part_Text{Text: c.body}}}}}); err != nil {
+			t.Errorf("%s send: %v", tr, err)
+		}
+		if _, err := cl.GetTask(ctx, &a2av1.GetTaskRequest{Id: "no-such-task"}); err == nil {
+			t.Errorf("%s: GetTask of an unknown task succeeded", tr)
+		}
+		cl.Close()
+	}
+	for _, h := range []http.Header{{"X-Api-Key": {c.wrongKey}}, {"Authorization": {"Bearer " + c.bearer}}} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/message:send", strings.NewReader(`{"message":{"messageId":"x","role":"ROLE_USER","parts":[{"text":"`+c.body+`"}]}}`))
+		req.Header = h
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("wrong credentials %v: %s, want 401", h, resp.Status)
+		}
 	}
 }

@@ -96,17 +96,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.AdminAddr, cfg.Metrics = *adminAddr, prometheus.NewRegistry()
 		cfg.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	tracer, stopTracing, err := tracingFromEnv(ctx)
+	tracer, stopTracing, err := startTracing(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := stopTracing(sctx); err != nil {
-			fmt.Fprintln(stderr, "a2agrpc: flushing traces:", err)
-		}
-	}()
+	defer stopTracing()
 	cfg.Tracer = tracer
 	if *pprofAddr != "" {
 		stopPprof, err := servePprof(*pprofAddr)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -142,11 +141,25 @@ func serveInProcess(t *testing.T, n int, args ...string) (lines []string, stop f
 // stderr.
 func serveLogged(t *testing.T, n int, stderr io.Writer, args ...string) (lines []string, stop func() error) {
 	t.Helper()
+	lines, cancel, wait := runInProcess(t, n, stderr, append([]string{"serve"}, args...)...)
+	return lines, func() error {
+		cancel()
+		return wait()
+	}
+}
+
+// runInProcess runs `a2agrpc args...` in this process with its logs going
+// to stderr, and returns the first n lines it prints (its addresses).
+// stop cancels it (the SIGTERM of the tests) and returns at once; wait
+// returns its error, or a timeout error if it does not end. It is stopped
+// and waited for when the test ends.
+func runInProcess(t *testing.T, n int, stderr io.Writer, args ...string) (lines []string, stop func(), wait func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, w := io.Pipe()
-	served := make(chan error, 1)
+	done := make(chan error, 1)
 	go func() {
-		served <- run(ctx, append([]string{"serve"}, args...), w, stderr)
+		done <- run(ctx, args, w, stderr)
 		w.Close()
 	}()
 	sc := bufio.NewScanner(out)
@@ -155,22 +168,32 @@ func serveLogged(t *testing.T, n int, stderr io.Writer, args ...string) (lines [
 	}
 	if len(lines) < n {
 		cancel()
-		t.Fatalf("serve printed %q, want %d lines", lines, n)
+		t.Fatalf("%s printed %q, want %d lines", args[0], lines, n)
 	}
-	go func() { // drain the rest of serve's output
+	go func() { // drain the rest of the output
 		for sc.Scan() {
 		}
 	}()
-	return lines, func() error {
-		cancel()
-		select {
-		case err := <-served:
-			if err != nil {
-				return fmt.Errorf("serve: %w", err)
-			}
-			return nil
-		case <-time.After(15 * time.Second):
-			return errors.New("serve did not shut down")
+	var result error
+	ended := false
+	wait = func() error {
+		if ended {
+			return result
 		}
+		select {
+		case err := <-done:
+			ended, result = true, err
+			if err != nil {
+				result = fmt.Errorf("%s: %w", args[0], err)
+			}
+		case <-time.After(15 * time.Second):
+			result = fmt.Errorf("%s did not shut down", args[0])
+		}
+		return result
 	}
+	t.Cleanup(func() {
+		cancel()
+		_ = wait()
+	})
+	return lines, cancel, wait
 }

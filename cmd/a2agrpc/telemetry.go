@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
@@ -67,6 +68,22 @@ func tracingFromEnv(ctx context.Context) (trace.TracerProvider, func(context.Con
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return tp, tp.Shutdown, nil
+}
+
+// startTracing is tracingFromEnv for a command: stop flushes the spans
+// still buffered (for up to 5 s), reporting a failure on stderr.
+func startTracing(ctx context.Context, stderr io.Writer) (trace.TracerProvider, func(), error) {
+	tp, shutdown, err := tracingFromEnv(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tp, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(sctx); err != nil {
+			fmt.Fprintln(stderr, "a2agrpc: flushing traces:", err)
+		}
+	}, nil
 }
 
 // tracingWanted reads the environment as [tracingFromEnv] describes.

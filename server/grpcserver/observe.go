@@ -9,6 +9,7 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -66,8 +67,11 @@ func newObservers(cfg *config) *observers {
 		o.unary, o.stream = append(o.unary, unary), append(o.stream, stream)
 	}
 	if cfg.tracer != nil {
+		// Health checks (load balancers and Kubernetes probes, every few
+		// seconds) would only fill traces with roots of their own.
 		o.stats = grpc.StatsHandler(otelgrpc.NewServerHandler(
-			otelgrpc.WithTracerProvider(cfg.tracer), otelgrpc.WithPropagators(propagator)))
+			otelgrpc.WithTracerProvider(cfg.tracer), otelgrpc.WithPropagators(propagator),
+			otelgrpc.WithFilter(filters.Not(filters.HealthCheck()))))
 	}
 	return &o
 }

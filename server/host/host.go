@@ -87,6 +87,13 @@ type Config struct {
 	// /healthz, /readyz and /metrics (see the *Path constants). Keep it
 	// off the public network.
 	AdminAddr string
+	// HealthInterval is how often a task store kept outside the process
+	// (one implementing taskstore.Pinger) is pinged to set gRPC health:
+	// NOT_SERVING while it does not answer, so gRPC load balancers and
+	// probes, which do not read /readyz, stop sending calls that could
+	// only fail. Zero means [DefaultHealthInterval]; negative turns the
+	// probe off, leaving gRPC health to Quiesce and Shutdown.
+	HealthInterval time.Duration
 }
 
 // Agent is a served agent.
@@ -101,7 +108,13 @@ type Agent struct {
 
 	admin     *http.Server // nil without Config.AdminAddr
 	adminAddr string
-	quiesced  atomic.Bool
+
+	// healthMu orders store probe results against Quiesce, so that a ping
+	// finishing late cannot turn gRPC health back on after it.
+	healthMu    sync.Mutex
+	quiesced    atomic.Bool
+	probeCancel context.CancelFunc // nil without a store probe
+	probeDone   chan struct{}      // closed when the probe has returned
 
 	mu      sync.Mutex
 	running int           // serving goroutines still running
@@ -191,6 +204,7 @@ func start(exec server.Executor, cfg Config, lis, httpLis net.Listener) (*Agent,
 		}
 	}
 	a.serve(cfg, lis, httpLis)
+	a.startProbe(cfg)
 	return a, nil
 }
 
@@ -357,6 +371,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 }
 
 func (a *Agent) shutdown(ctx context.Context) error {
+	a.stopProbe()
 	a.Quiesce()
 	if a.hs != nil {
 		a.hs.Drain()

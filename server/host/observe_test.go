@@ -95,48 +95,17 @@ func TestTraceAcrossAgents(t *testing.T) {
 				t.Fatalf("A's task ended %v", got)
 			}
 
-			// The executions' spans end just after their callers are
-			// answered: wait for both.
-			var spans tracetest.SpanStubs
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				spans = exp.GetSpans()
-				if countNamed(spans, "a2a.task.execute") == 2 || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			byID := map[trace.SpanID]tracetest.SpanStub{}
-			for _, s := range spans {
-				// A mesh stream is shared by every request of its client and
-				// outlives them: its own span starts a trace of its own, and
-				// the requests' spans continue their callers' traces.
-				if s.Name == "a2agrpc.mesh.v1.MeshService/Connect" {
-					continue
-				}
-				if s.SpanContext.TraceID() != root.SpanContext().TraceID() {
-					t.Errorf("span %q is in trace %s, want the caller's %s", s.Name, s.SpanContext.TraceID(), root.SpanContext().TraceID())
-				}
-				byID[s.SpanContext.SpanID()] = s
-			}
-			// ancestry lists a span's ancestors, nearest first.
-			ancestry := func(s tracetest.SpanStub) []tracetest.SpanStub {
-				var up []tracetest.SpanStub
-				for s.Parent.IsValid() {
-					p, ok := byID[s.Parent.SpanID()]
-					if !ok {
-						break
-					}
-					up, s = append(up, p), p
-				}
-				return up
-			}
+			// Server and execution spans end just after their callers are
+			// answered: wait until B's execution reaches the caller through
+			// both hops, or the deadline.
 			var deepest []tracetest.SpanStub
-			for _, s := range spans {
-				if s.Name == "a2a.task.execute" {
-					if up := ancestry(s); len(up) > len(deepest) {
-						deepest = append([]tracetest.SpanStub{s}, up...)
-					}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				deepest = deepestExecution(t, exp.GetSpans(), root)
+				complete := len(deepest) > 0 && deepest[len(deepest)-1].SpanContext.SpanID() == root.SpanContext().SpanID() &&
+					countNamed(deepest, "a2a.task.execute") == 2 && countKind(deepest, trace.SpanKindServer) >= 2 &&
+					countKind(deepest, trace.SpanKindClient) >= 2
+				if complete || time.Now().After(deadline) {
+					break
 				}
 			}
 			var chain []string
@@ -158,6 +127,44 @@ func TestTraceAcrossAgents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deepestExecution returns the longest chain of ancestors of an
+// a2a.task.execute span, the execution first; spans not in root's trace are
+// reported, but for the mesh streams' own.
+func deepestExecution(t *testing.T, spans tracetest.SpanStubs, root trace.Span) []tracetest.SpanStub {
+	t.Helper()
+	byID := map[trace.SpanID]tracetest.SpanStub{}
+	for _, s := range spans {
+		// A mesh stream is shared by every request of its client and
+		// outlives them: its own span starts a trace of its own, and the
+		// requests' spans continue their callers' traces.
+		if s.Name == "a2agrpc.mesh.v1.MeshService/Connect" {
+			continue
+		}
+		if s.SpanContext.TraceID() != root.SpanContext().TraceID() {
+			t.Errorf("span %q is in trace %s, want the caller's %s", s.Name, s.SpanContext.TraceID(), root.SpanContext().TraceID())
+		}
+		byID[s.SpanContext.SpanID()] = s
+	}
+	var deepest []tracetest.SpanStub
+	for _, s := range spans {
+		if s.Name != "a2a.task.execute" {
+			continue
+		}
+		chain := []tracetest.SpanStub{s}
+		for p := s; p.Parent.IsValid(); {
+			next, ok := byID[p.Parent.SpanID()]
+			if !ok {
+				break
+			}
+			chain, p = append(chain, next), next
+		}
+		if len(chain) > len(deepest) {
+			deepest = chain
+		}
+	}
+	return deepest
 }
 
 func countNamed(spans tracetest.SpanStubs, name string) int {
