@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/pgtest"
 	"github.com/a2agrpc/a2agrpc/server"
@@ -254,5 +256,59 @@ func TestReplicasCancelAcross(t *testing.T) {
 	}
 	if got, err := a.GetTask(ctx, &a2av1.GetTaskRequest{Id: first.GetTask().GetId()}); err != nil || state(got) != a2av1.TaskState_TASK_STATE_CANCELED {
 		t.Errorf("GetTask on A = %v, %v", got, err)
+	}
+}
+
+// stubbornStepper is a stepper whose cancel hook refuses while refuse is
+// set.
+type stubbornStepper struct {
+	*stepper
+	refuse atomic.Bool
+}
+
+func (s *stubbornStepper) Cancel(context.Context, *a2av1.Task) error {
+	if s.refuse.Load() {
+		return a2agrpc.ErrTaskNotCancelable
+	}
+	return nil
+}
+
+// TestReplicasCancelVetoAcross: the agent's cancel hook refuses a cancel
+// sent to replica B for a task running on replica A as it would on A; once
+// it agrees, the cancel goes through.
+func TestReplicasCancelVetoAcross(t *testing.T) {
+	agent := &stubbornStepper{stepper: &stepper{steps: make(chan string), started: make(chan context.Context, 1)}}
+	agent.refuse.Store(true)
+	a, b := replicas(t, agent)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	next, stop := iterPull(a.SendStreamingMessage(ctx, sendReq("go")))
+	defer stop()
+	first, err := next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentCtx := <-agent.started
+	id := first.GetTask().GetId()
+
+	for name, h := range map[string]*server.Handler{"A": a, "B": b} {
+		_, err := h.CancelTask(ctx, &a2av1.CancelTaskRequest{Id: id})
+		wantReason(t, err, a2agrpc.ReasonTaskNotCancelable)
+		if got, err := h.GetTask(ctx, &a2av1.GetTaskRequest{Id: id}); err != nil || state(got) != a2av1.TaskState_TASK_STATE_WORKING {
+			t.Errorf("after the refused cancel on %s, task = %v, %v; want WORKING", name, got, err)
+		}
+	}
+	if agentCtx.Err() != nil {
+		t.Fatal("a refused cancel stopped the agent")
+	}
+	agent.refuse.Store(false)
+	if task, err := b.CancelTask(ctx, &a2av1.CancelTaskRequest{Id: id}); err != nil || state(task) != a2av1.TaskState_TASK_STATE_CANCELED {
+		t.Fatalf("agreed cancel on B = %v, %v", task, err)
+	}
+	select {
+	case <-agentCtx.Done():
+	case <-ctx.Done():
+		t.Fatal("the agent on A was not stopped")
 	}
 }

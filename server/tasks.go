@@ -145,6 +145,9 @@ func (h *Handler) cancelIdle(ctx context.Context, id string) (*a2av1.Task, error
 		if IsTerminal(rec.Task.GetStatus().GetState()) {
 			return nil, notCancelable(rec.Task)
 		}
+		if err := h.vetoRemoteCancel(ctx, rec); err != nil {
+			return nil, err
+		}
 		next := withStatus(rec.Task, newStatus(a2av1.TaskState_TASK_STATE_CANCELED, nil))
 		ev := statusEvent(next)
 		v, err := h.write(ctx, id, rec.Version, next, ev)
@@ -157,6 +160,28 @@ func (h *Handler) cancelIdle(ctx context.Context, id string) (*a2av1.Task, error
 		h.publish(t, Event{Seq: v, Response: ev}, true)
 		return next, nil
 	}
+}
+
+// vetoRemoteCancel asks the agent's cancel hook ([Canceler]) about a task
+// still SUBMITTED or WORKING that no execution of this process runs: on a
+// shared store, one that another replica is running. Every replica runs the
+// same agent, so the hook answers here as it would there, and a cancel
+// sent to any replica is refused alike. Idle tasks (waiting for input)
+// have no running work to protect and are not asked about.
+func (h *Handler) vetoRemoteCancel(ctx context.Context, rec taskstore.Record) error {
+	c, ok := h.exec.(Canceler)
+	if !ok || !isActive(rec.Task.GetStatus().GetState()) {
+		return nil
+	}
+	if err := c.Cancel(ctx, rec.Task); err != nil {
+		return a2agrpc.AsError(err)
+	}
+	return nil
+}
+
+// isActive reports whether a task in state s is being worked on.
+func isActive(s a2av1.TaskState) bool {
+	return s == a2av1.TaskState_TASK_STATE_SUBMITTED || s == a2av1.TaskState_TASK_STATE_WORKING
 }
 
 func notCancelable(t *a2av1.Task) error {
