@@ -15,6 +15,15 @@ import (
 // is off and a connection of its own checkpoints in the background:
 // PASSIVE mode, which never blocks the writer nor the readers, and the
 // writer restarts the log from its beginning once it is fully copied.
+//
+// The writer can only restart the log while no reader is using it. Under
+// a steady read load (readers overlapping at every moment) that never
+// happens, and the log, with it the file and the cost of every read, would
+// grow without bound. So once the log is past walLimit frames, the
+// checkpointer escalates to TRUNCATE, which waits (up to the busy timeout)
+// for the readers of old snapshots to finish, holding new writes back
+// meanwhile, copies everything and empties the log: a pause of a few
+// milliseconds, rare by construction.
 
 const (
 	// checkpointEvery nudges the checkpointer after this many commits, a
@@ -22,6 +31,10 @@ const (
 	checkpointEvery = 256
 	// checkpointIdle checkpoints the tail of a burst.
 	checkpointIdle = time.Second
+	// defaultWALLimit is the log size, in frames (pages), past which a
+	// checkpoint escalates to TRUNCATE: 64 MiB at the default 4 KiB page
+	// size, the journal_size_limit the writer keeps after a restart.
+	defaultWALLimit = 16384
 )
 
 func (s *Store) checkpointLoop(ctx context.Context) {
@@ -42,7 +55,15 @@ func (s *Store) checkpointLoop(ctx context.Context) {
 
 // checkpoint copies as much of the log as it can without waiting for
 // anyone. When the log is fully copied already, it costs next to nothing.
+// A log past walLimit frames is emptied instead (see above).
 func (s *Store) checkpoint(ctx context.Context) error {
-	_, err := s.ckdb.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	var busy, frames, copied int64
+	if err := s.ckdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		return err
+	}
+	if frames <= s.walLimit.Load() {
+		return nil
+	}
+	_, err := s.ckdb.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	return err
 }

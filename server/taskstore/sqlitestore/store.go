@@ -36,6 +36,9 @@ type Store struct {
 	rdb  *sql.DB // read-only connections
 	ckdb *sql.DB // one connection, for checkpoints
 	w    writer
+	// walLimit is the log size, in frames, past which checkpoints
+	// truncate it (defaultWALLimit; tests lower it).
+	walLimit atomic.Int64
 	r    readStmts
 
 	closed    atomic.Bool
@@ -83,6 +86,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, lock: lock}
+	s.walLimit.Store(defaultWALLimit)
 	if err := s.open(ctx, abs); err != nil {
 		_ = s.release() // the open error is the one to report
 		if kind := s.failureKind(err); kind != nil {
