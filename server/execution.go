@@ -18,6 +18,7 @@ import (
 // Causes of an execution's context cancellation.
 var (
 	errCanceledByClient = errors.New("task canceled")
+	errTakenOver        = errors.New("task taken over by another process")
 	errShutdown         = errors.New("server shutting down")
 	errAgentPanicked    = errors.New("agent panicked")
 )

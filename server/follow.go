@@ -98,6 +98,8 @@ func (f *follower) catchUp(ctx context.Context, id string) error {
 	t.fill.Unlock()
 	if ended > 0 {
 		f.stopExecution(ctx, id, ended)
+	} else if err == nil {
+		f.yieldExecution(ctx, id)
 	}
 	return err
 }
@@ -183,6 +185,40 @@ func (f *follower) stopExecution(ctx context.Context, id string, seq int64) {
 	}
 	e.mu.Unlock()
 	e.cancel(errCanceledByClient)
+}
+
+// yieldExecution ends this process's execution of a task that another
+// process has taken over: a follow-up message it accepted while the task
+// was interrupted (an agent here may still be running in AUTH_REQUIRED,
+// waiting for credentials out of band) started an execution there, and
+// two agents must not work on one task. The store tells a takeover by the
+// task's runner: every write names the process that made it, and only a
+// takeover writes a non-terminal state of a task that runs elsewhere.
+func (f *follower) yieldExecution(ctx context.Context, id string) {
+	e, ok := f.h.runningExecution(id)
+	if !ok || e == nil {
+		return
+	}
+	e.mu.Lock()
+	version, done := e.version, e.finished || !e.created
+	e.mu.Unlock()
+	if done {
+		return
+	}
+	rec, err := f.h.store.Get(ctx, id)
+	if err != nil || rec.Version <= version || rec.Runner == f.h.runner || IsTerminal(rec.Task.GetStatus().GetState()) {
+		return
+	}
+	e.mu.Lock()
+	if e.finished || rec.Version <= e.version {
+		e.mu.Unlock()
+		return
+	}
+	e.task, e.version, e.finished = rec.Task, rec.Version, true
+	e.settleLocked()
+	e.mu.Unlock()
+	f.h.log.Info("a2agrpc: another process took the task over; stopping its agent here", "task", id, "runner", rec.Runner)
+	e.cancel(errTakenOver)
 }
 
 // eventState is the task state an event reports, if any.

@@ -312,3 +312,55 @@ func TestReplicasCancelVetoAcross(t *testing.T) {
 		t.Fatal("the agent on A was not stopped")
 	}
 }
+
+// TestReplicasFollowUpTakesOver: a task waits in AUTH_REQUIRED while its
+// agent on replica A keeps running (credentials may come out of band); the
+// caller's follow-up reaches replica B, whose execution takes the task
+// over, and A's agent is stopped rather than left working on it too.
+func TestReplicasFollowUpTakesOver(t *testing.T) {
+	first := make(chan context.Context, 1)
+	var runs atomic.Int32
+	var agentA context.Context
+	agent := server.ExecutorFunc(func(ctx context.Context, req *server.Request, w *server.TaskWriter) error {
+		if runs.Add(1) == 1 {
+			if err := w.RequireAuth("sign in, please"); err != nil {
+				return err
+			}
+			first <- ctx
+			<-ctx.Done() // waiting for credentials out of band
+			return ctx.Err()
+		}
+		// B's execution: A's agent must stop while this one works.
+		select {
+		case <-agentA.Done():
+			return w.Complete("signed in")
+		case <-time.After(10 * time.Second):
+			return w.Fail("the agent on A still runs")
+		}
+	})
+	a, b := replicas(t, agent)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	task := mustSend(t, a, ctx, sendReq("hello"))
+	if state(task) != a2av1.TaskState_TASK_STATE_AUTH_REQUIRED {
+		t.Fatalf("first send = %v, want AUTH_REQUIRED", task)
+	}
+	agentA = <-first
+	done := mustSend(t, b, ctx, followUp(task.GetId(), "here are my credentials"))
+	if state(done) != a2av1.TaskState_TASK_STATE_COMPLETED {
+		t.Fatalf("follow-up on B = %v, want COMPLETED", done)
+	}
+	select {
+	case <-agentA.Done():
+	case <-ctx.Done():
+		t.Fatal("the agent on A still runs after B took the task over")
+	}
+	waitFor(t, "A to see the task completed", func() bool {
+		got, err := a.GetTask(ctx, &a2av1.GetTaskRequest{Id: task.GetId()})
+		return err == nil && state(got) == a2av1.TaskState_TASK_STATE_COMPLETED
+	})
+	if n := runs.Load(); n != 2 {
+		t.Errorf("%d executions, want 2", n)
+	}
+}

@@ -39,7 +39,7 @@ type Store struct {
 	// walLimit is the log size, in frames, past which checkpoints
 	// truncate it (defaultWALLimit; tests lower it).
 	walLimit atomic.Int64
-	r    readStmts
+	r        readStmts
 
 	closed    atomic.Bool
 	closeOnce sync.Once
