@@ -299,7 +299,30 @@ func boundedClient(c *http.Client) *http.Client {
 		base = http.DefaultTransport
 	}
 	bc.Transport = limitTransport{base: base}
+	if bc.CheckRedirect == nil {
+		bc.CheckRedirect = checkJWKSRedirect
+	}
 	return &bc
+}
+
+// maxJWKSRedirects bounds the redirects a JWKS fetch follows.
+const maxJWKSRedirects = 3
+
+// checkJWKSRedirect holds a redirect to the rules of the JWKS URL itself
+// (https, or plain http on loopback), and never lets an https fetch be
+// sent to plain http, loopback included: a key set must not be taken from
+// a place its URL's owner could not vouch for.
+func checkJWKSRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxJWKSRedirects {
+		return fmt.Errorf("auth: bearer: JWKS: more than %d redirects", maxJWKSRedirects)
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("auth: bearer: JWKS: refusing the redirect from https to %s", req.URL.Redacted())
+	}
+	if err := checkJWKSURL(req.URL.String()); err != nil {
+		return fmt.Errorf("auth: bearer: JWKS redirect: %w", err)
+	}
+	return nil
 }
 
 type limitTransport struct{ base http.RoundTripper }

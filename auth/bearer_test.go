@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -752,5 +753,42 @@ func TestBearerChallenge(t *testing.T) {
 	}
 	if got, want := quoteParam("a\r\n\x00\x7fé\"z"), `a?????\"z`; got != want {
 		t.Errorf("quoteParam = %q, want %q", got, want)
+	}
+}
+
+// TestBearerJWKSRedirects: redirects are followed only to where a JWKS URL
+// could point (https, or plain http on loopback), never from https to
+// plain http, and a few at most.
+func TestBearerJWKSRedirects(t *testing.T) {
+	k := btKeys()
+	keys := btNewJWKSServer(t, btJWKS(t, btJWK{kid: "k1", pub: k.edPub}))
+	redirect := func(to string) string {
+		srv := httptest.NewServer(http.RedirectHandler(to, http.StatusFound))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	ctx := context.Background()
+	// One hop on loopback: followed.
+	b, err := NewBearer(ctx, BearerConfig{JWKSURL: redirect(keys.URL), Audience: []string{btAudience}})
+	if err != nil {
+		t.Fatalf("a redirect on loopback: %v", err)
+	}
+	b.Close()
+	for _, tc := range []struct{ name, url, want string }{
+		{"off loopback over http", redirect("http://issuer.example/jwks"), "must use https"},
+		{"too many", redirect(redirect(redirect(redirect(keys.URL)))), "redirects"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewBearer(ctx, BearerConfig{JWKSURL: tc.url, Audience: []string{btAudience}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("NewBearer = %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+	// https to plain http, even on loopback.
+	via := []*http.Request{{URL: &url.URL{Scheme: "https", Host: "issuer.example", Path: "/jwks"}}}
+	to := &http.Request{URL: &url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/jwks"}}
+	if err := checkJWKSRedirect(to, via); err == nil || !strings.Contains(err.Error(), "from https") {
+		t.Errorf("https -> http redirect = %v, want refused", err)
 	}
 }
