@@ -47,6 +47,7 @@ type execution struct {
 	version  int64
 	emitted  bool // the agent wrote something
 	finished bool // no more writes: terminal, replied, or Execute returned
+	returned bool // Execute returned: no more writes from the agent
 	pushCfg  *a2av1.TaskPushNotificationConfig
 
 	settleOnce sync.Once
@@ -72,9 +73,10 @@ func (e *execution) settleLocked() {
 // for a deferred execution, only builds it (see materializeLocked).
 func (e *execution) createLocked(state a2av1.TaskState, msg *a2av1.Message) error {
 	if e.pushCfg != nil && state != a2av1.TaskState_TASK_STATE_SUBMITTED {
-		// An inline push config can only be stored once its task exists:
-		// the task starts SUBMITTED so that the config is in place before
-		// the state change it is to be notified of.
+		// Creating a task queues no notification, so a task with an
+		// inline push config is created SUBMITTED (with its config, in one
+		// transaction) and the state the agent wrote follows as an update,
+		// which is pushed.
 		if err := e.createLocked(a2av1.TaskState_TASK_STATE_SUBMITTED, nil); err != nil {
 			return err
 		}
@@ -202,11 +204,17 @@ func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event fun
 			if gerr != nil {
 				return a2agrpc.AsError(gerr)
 			}
-			e.task, e.version = rec.Task, rec.Version
 			if IsTerminal(rec.Task.GetStatus().GetState()) {
-				e.finished = true
+				e.task, e.version, e.finished = rec.Task, rec.Version, true
 				return ErrTaskFinished
 			}
+			if rec.Runner != e.h.runner {
+				// Another process took the task over (a follow-up it
+				// accepted); its execution is the task's now.
+				e.takenOverLocked(rec)
+				return ErrTaskFinished
+			}
+			e.task, e.version = rec.Task, rec.Version
 			continue
 		}
 		if err != nil {
@@ -216,6 +224,25 @@ func (e *execution) updateLocked(derive func(*a2av1.Task) *a2av1.Task, event fun
 		e.afterWriteLocked(Event{Seq: v, Response: ev})
 		return nil
 	}
+}
+
+// errTakenOverStream ends this process's stream of a task another process
+// took over: the stream can go on there, through a subscription.
+var errTakenOverStream = a2agrpc.NewError(a2agrpc.ReasonUnavailable,
+	"the task was taken over by another server (a follow-up message reached it); resubscribe to follow it")
+
+// takenOverLocked gives the task up to the process that took it over,
+// whose write is rec: this execution is finished, its agent is stopped and
+// its send stream, if still open, ends asking the client to resubscribe.
+// Two agents must not work on one task.
+func (e *execution) takenOverLocked(rec taskstore.Record) {
+	e.task, e.version, e.finished = rec.Task, rec.Version, true
+	if e.resultErr == nil {
+		e.resultErr = errTakenOverStream
+	}
+	e.settleLocked()
+	e.h.log.Info("a2agrpc: another process took the task over; stopping its agent here", "task", e.req.TaskID, "runner", rec.Runner)
+	e.cancel(errTakenOver)
 }
 
 // afterWriteLocked publishes an event and applies the stream policy:
@@ -260,7 +287,7 @@ func (e *execution) status(state a2av1.TaskState, msg *a2av1.Message) error {
 // beginWriteLocked admits one agent write: refused once the task is
 // finished; otherwise the agent has now emitted something.
 func (e *execution) beginWriteLocked() error {
-	if e.finished {
+	if e.finished || e.returned {
 		return ErrTaskFinished
 	}
 	e.emitted = true
@@ -366,6 +393,7 @@ func (e *execution) callExecutor() (err error) {
 // released for follow-up messages.
 func (e *execution) finish(execErr error) {
 	e.mu.Lock()
+	e.returned = true // the agent's stray goroutines write no more
 	if e.reveal != nil {
 		e.reveal.Stop()
 	}
@@ -402,7 +430,10 @@ func (e *execution) recordOutcomeLocked(execErr error) {
 	delay := outcomeRetryFirst
 	interrupted := e.ctx.Done() // nil once the agent's context has ended for another reason
 	for attempt := 1; ; attempt++ {
-		err := e.settleOutcomeLocked(execErr)
+		err := e.settleOutcomeLocked(execErr, attempt == 1)
+		if errors.Is(err, ErrTaskFinished) {
+			return // recorded after all (the last try committed), or another process took over
+		}
 		if err == nil {
 			if attempt > 1 {
 				e.h.log.Info("a2agrpc: task outcome recorded once the store was back", "task", e.req.TaskID, "attempts", attempt)
@@ -434,6 +465,11 @@ func (e *execution) recordOutcomeLocked(execErr error) {
 		if e.finished {
 			return // a cancel recorded a final state meanwhile
 		}
+		if errors.Is(context.Cause(e.ctx), errShutdown) {
+			e.h.log.Error("a2agrpc: shutting down before the task outcome could be recorded; recovery will finish the task",
+				"task", e.req.TaskID)
+			return
+		}
 		delay = min(2*delay, outcomeRetryMax)
 	}
 }
@@ -449,7 +485,9 @@ func (e *execution) abandon(err error) {
 	e.cancel(err)
 }
 
-func (e *execution) settleOutcomeLocked(execErr error) error {
+// settleOutcomeLocked writes the task's final state for how Execute
+// returned; first is false on retries, which log nothing again.
+func (e *execution) settleOutcomeLocked(execErr error, first bool) error {
 	if execErr == nil {
 		if e.task != nil && IsInterrupted(e.task.GetStatus().GetState()) {
 			return nil
@@ -472,7 +510,9 @@ func (e *execution) settleOutcomeLocked(execErr error) error {
 	case a2aErr != nil:
 		text = a2aErr.Message
 	default:
-		e.h.log.Error("a2agrpc: agent failed", "task", e.req.TaskID, "err", execErr)
+		if first {
+			e.h.log.Error("a2agrpc: agent failed", "task", e.req.TaskID, "err", execErr)
+		}
 	}
 	return e.writeStatusLocked(a2av1.TaskState_TASK_STATE_FAILED, e.stamp(AgentMessage(TextPart(text))))
 }

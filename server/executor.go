@@ -40,7 +40,13 @@ func (f ExecutorFunc) Execute(ctx context.Context, req *Request, w *TaskWriter) 
 // Canceler is the optional cancel hook of an [Executor]. When a running task
 // is cancelled, Cancel is called before the task's context is cancelled and
 // before the task is marked CANCELED; returning an error (for instance
-// a2agrpc.ErrTaskNotCancelable) refuses the cancellation.
+// a2agrpc.ErrTaskNotCancelable) refuses the cancellation. "Running" means
+// SUBMITTED or WORKING: on a store shared by replicas, the replica that
+// receives the cancel calls it even when another replica runs the task
+// (every replica runs the same agent), and so it is also asked about a
+// task whose process died, before recovery fails it. Tasks waiting for
+// their caller (INPUT_REQUIRED, AUTH_REQUIRED) with no agent running are
+// cancelled without asking.
 type Canceler interface {
 	Cancel(ctx context.Context, task *a2av1.Task) error
 }

@@ -193,7 +193,9 @@ func (f *follower) stopExecution(ctx context.Context, id string, seq int64) {
 // waiting for credentials out of band) started an execution there, and
 // two agents must not work on one task. The store tells a takeover by the
 // task's runner: every write names the process that made it, and only a
-// takeover writes a non-terminal state of a task that runs elsewhere.
+// takeover writes a non-terminal state of a task that runs elsewhere (an
+// execution that meets such a write on a version conflict gives up the
+// same way, in updateLocked).
 func (f *follower) yieldExecution(ctx context.Context, id string) {
 	e, ok := f.h.runningExecution(id)
 	if !ok || e == nil {
@@ -210,15 +212,10 @@ func (f *follower) yieldExecution(ctx context.Context, id string) {
 		return
 	}
 	e.mu.Lock()
-	if e.finished || rec.Version <= e.version {
-		e.mu.Unlock()
-		return
+	defer e.mu.Unlock()
+	if !e.finished && rec.Version > e.version {
+		e.takenOverLocked(rec)
 	}
-	e.task, e.version, e.finished = rec.Task, rec.Version, true
-	e.settleLocked()
-	e.mu.Unlock()
-	f.h.log.Info("a2agrpc: another process took the task over; stopping its agent here", "task", id, "runner", rec.Runner)
-	e.cancel(errTakenOver)
 }
 
 // eventState is the task state an event reports, if any.

@@ -155,7 +155,7 @@ func TestDatabaseOutage(t *testing.T) {
 
 // TestOutcomeAfterOutage: an agent that finishes while the database is
 // unreachable does not leave its task WORKING for ever; the outcome is
-// recorded once the database is back, and a subscriber gets it.
+// recorded once the database is back.
 func TestOutcomeAfterOutage(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	u, err := url.Parse(dsn)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -313,54 +314,107 @@ func TestReplicasCancelVetoAcross(t *testing.T) {
 	}
 }
 
+// takeoverAgent is the agent of the takeover tests. Its first execution
+// (on replica A) asks for auth, reports its context on first, then runs
+// onA. The second (on replica B) closes bStarted and completes once the
+// first's context has ended, or fails after 10 s: A's agent must stop
+// while B's works.
+type takeoverAgent struct {
+	onA      func(ctx context.Context, w *server.TaskWriter) error
+	first    chan context.Context
+	bStarted chan struct{}
+	runs     atomic.Int32
+	agentA   atomic.Pointer[context.Context]
+}
+
+func newTakeoverAgent(onA func(ctx context.Context, w *server.TaskWriter) error) *takeoverAgent {
+	return &takeoverAgent{onA: onA, first: make(chan context.Context, 1), bStarted: make(chan struct{})}
+}
+
+func (g *takeoverAgent) Execute(ctx context.Context, _ *server.Request, w *server.TaskWriter) error {
+	if g.runs.Add(1) == 1 {
+		if err := w.RequireAuth("sign in, please"); err != nil {
+			return err
+		}
+		g.agentA.Store(&ctx)
+		g.first <- ctx
+		return g.onA(ctx, w)
+	}
+	close(g.bStarted)
+	select {
+	case <-(*g.agentA.Load()).Done():
+		return w.Complete("signed in")
+	case <-time.After(10 * time.Second):
+		return w.Fail("the agent on A still runs")
+	}
+}
+
+// startTakeover runs the first execution on A and sends the follow-up to
+// B, which must complete the task; it returns the task's id and A's
+// agent's context.
+func startTakeover(t *testing.T, g *takeoverAgent) (a, b *server.Handler, id string, agentA context.Context) {
+	t.Helper()
+	a, b = replicas(t, g)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	task := mustSend(t, a, ctx, sendReq("hello"))
+	if state(task) != a2av1.TaskState_TASK_STATE_AUTH_REQUIRED {
+		t.Fatalf("first send = %v, want AUTH_REQUIRED", task.GetStatus())
+	}
+	agentA = <-g.first
+	done := mustSend(t, b, ctx, followUp(task.GetId(), "here are my credentials"))
+	if state(done) != a2av1.TaskState_TASK_STATE_COMPLETED {
+		t.Fatalf("follow-up on B = %v, want COMPLETED", done.GetStatus())
+	}
+	return a, b, task.GetId(), agentA
+}
+
 // TestReplicasFollowUpTakesOver: a task waits in AUTH_REQUIRED while its
 // agent on replica A keeps running (credentials may come out of band); the
 // caller's follow-up reaches replica B, whose execution takes the task
 // over, and A's agent is stopped rather than left working on it too.
 func TestReplicasFollowUpTakesOver(t *testing.T) {
-	first := make(chan context.Context, 1)
-	var runs atomic.Int32
-	var agentA context.Context
-	agent := server.ExecutorFunc(func(ctx context.Context, req *server.Request, w *server.TaskWriter) error {
-		if runs.Add(1) == 1 {
-			if err := w.RequireAuth("sign in, please"); err != nil {
-				return err
-			}
-			first <- ctx
-			<-ctx.Done() // waiting for credentials out of band
-			return ctx.Err()
-		}
-		// B's execution: A's agent must stop while this one works.
-		select {
-		case <-agentA.Done():
-			return w.Complete("signed in")
-		case <-time.After(10 * time.Second):
-			return w.Fail("the agent on A still runs")
-		}
+	g := newTakeoverAgent(func(ctx context.Context, _ *server.TaskWriter) error {
+		<-ctx.Done() // waiting for credentials out of band
+		return ctx.Err()
 	})
-	a, b := replicas(t, agent)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	task := mustSend(t, a, ctx, sendReq("hello"))
-	if state(task) != a2av1.TaskState_TASK_STATE_AUTH_REQUIRED {
-		t.Fatalf("first send = %v, want AUTH_REQUIRED", task)
-	}
-	agentA = <-first
-	done := mustSend(t, b, ctx, followUp(task.GetId(), "here are my credentials"))
-	if state(done) != a2av1.TaskState_TASK_STATE_COMPLETED {
-		t.Fatalf("follow-up on B = %v, want COMPLETED", done)
-	}
-	select {
-	case <-agentA.Done():
-	case <-ctx.Done():
+	a, _, id, agentA := startTakeover(t, g)
+	if agentA.Err() == nil {
 		t.Fatal("the agent on A still runs after B took the task over")
 	}
 	waitFor(t, "A to see the task completed", func() bool {
-		got, err := a.GetTask(ctx, &a2av1.GetTaskRequest{Id: task.GetId()})
+		got, err := a.GetTask(context.Background(), &a2av1.GetTaskRequest{Id: id})
 		return err == nil && state(got) == a2av1.TaskState_TASK_STATE_COMPLETED
 	})
-	if n := runs.Load(); n != 2 {
+	if n := g.runs.Load(); n != 2 {
 		t.Errorf("%d executions, want 2", n)
+	}
+}
+
+// TestReplicasTakeoverWinsOverLateWrites: the agent on A writes (and then
+// fails) right after replica B took its task over, racing A's follower.
+// Whichever sees the takeover first, A's write is refused, A's agent is
+// stopped, and B's execution decides the outcome.
+func TestReplicasTakeoverWinsOverLateWrites(t *testing.T) {
+	for i := range 5 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			lateWrite := make(chan error, 1)
+			var g *takeoverAgent
+			g = newTakeoverAgent(func(_ context.Context, w *server.TaskWriter) error {
+				<-g.bStarted
+				lateWrite <- w.Working("still here")
+				return errors.New("the agent on A gives up")
+			})
+			a, b, id, _ := startTakeover(t, g)
+			if err := <-lateWrite; err == nil {
+				t.Error("A's agent wrote to a task B had taken over")
+			}
+			time.Sleep(200 * time.Millisecond) // A's agent has returned: its outcome must not land
+			for name, h := range map[string]*server.Handler{"A": a, "B": b} {
+				if got, err := h.GetTask(context.Background(), &a2av1.GetTaskRequest{Id: id}); err != nil || state(got) != a2av1.TaskState_TASK_STATE_COMPLETED {
+					t.Errorf("GetTask on %s = %v, %v; want COMPLETED", name, got.GetStatus(), err)
+				}
+			}
+		})
 	}
 }

@@ -145,8 +145,10 @@ func (h *Handler) cancelIdle(ctx context.Context, id string) (*a2av1.Task, error
 		if IsTerminal(rec.Task.GetStatus().GetState()) {
 			return nil, notCancelable(rec.Task)
 		}
-		if err := h.vetoRemoteCancel(ctx, rec); err != nil {
-			return nil, err
+		if attempt == 0 {
+			if err := h.vetoRemoteCancel(ctx, rec); err != nil {
+				return nil, err
+			}
 		}
 		next := withStatus(rec.Task, newStatus(a2av1.TaskState_TASK_STATE_CANCELED, nil))
 		ev := statusEvent(next)

@@ -34,21 +34,6 @@ func Register(reg prometheus.Registerer, cs ...prometheus.Collector) (*Set, erro
 	return s, nil
 }
 
-// Add registers more collectors into s, with Register's all-or-none rule
-// for the whole set: on failure every collector of s is unregistered.
-func (s *Set) Add(cs ...prometheus.Collector) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range cs {
-		if err := s.reg.Register(c); err != nil {
-			s.unregister()
-			return err
-		}
-		s.cs = append(s.cs, c)
-	}
-	return nil
-}
-
 // Unregister removes the set's collectors from the registry; later calls
 // do nothing.
 func (s *Set) Unregister() {
@@ -57,10 +42,6 @@ func (s *Set) Unregister() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.unregister()
-}
-
-func (s *Set) unregister() {
 	for _, c := range s.cs {
 		s.reg.Unregister(c)
 	}

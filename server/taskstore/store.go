@@ -210,7 +210,7 @@ type Pinger interface {
 // state: the a2a_tasks metric. Tasks past their retention are not counted.
 // A store shared by replicas gives every replica the same, store-wide
 // answer. It may cost a scan of the tasks, so callers should not ask more
-// than every few seconds.
+// than about once a second.
 type Counter interface {
 	CountByState(ctx context.Context) (map[a2av1.TaskState]int64, error)
 }

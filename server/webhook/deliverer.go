@@ -252,7 +252,7 @@ func (d *Deliverer) deliver(ctx context.Context, dl taskstore.Delivery) {
 // host and the outcome, deliberately nothing from the URL path, the token
 // or the credentials.
 func (d *Deliverer) attrs(res Result, host string) []any {
-	a := []any{"task_id", res.TaskID, "config_id", res.ConfigID, "seq", res.Seq,
+	a := []any{"delivery_id", res.DeliveryID, "task_id", res.TaskID, "config_id", res.ConfigID, "seq", res.Seq,
 		"attempt", res.Attempt, "host", host}
 	if res.StatusCode != 0 {
 		a = append(a, "status", res.StatusCode)

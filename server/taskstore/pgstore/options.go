@@ -100,7 +100,10 @@ func WithSweepInterval(d time.Duration) Option {
 // out of time fails with [taskstore.ErrUnavailable].
 func WithStatementTimeout(d time.Duration) Option {
 	return func(c *config) {
-		if d != 0 {
+		switch {
+		case d > 0:
+			c.stmtTimeout = max(d, time.Millisecond) // the setting's unit; 0 would mean none
+		case d < 0:
 			c.stmtTimeout = d
 		}
 	}

@@ -20,10 +20,13 @@ import (
 // a steady read load (readers overlapping at every moment) that never
 // happens, and the log, with it the file and the cost of every read, would
 // grow without bound. So once the log is past walLimit frames, the
-// checkpointer escalates to TRUNCATE, which waits (up to the busy timeout)
-// for the readers of old snapshots to finish, holding new writes back
-// meanwhile, copies everything and empties the log: a pause of a few
-// milliseconds, rare by construction.
+// checkpointer escalates to TRUNCATE, which waits for the readers of old
+// snapshots to finish, holding new writes back meanwhile, copies
+// everything and empties the log. Reads are short, so the pause is short;
+// it is bounded by escalationWait, and after an escalation that could not
+// finish (a reader held its snapshot longer) the next waits
+// escalationBackoff, so a stuck reader costs writers one pause a minute,
+// not one per checkpoint.
 
 const (
 	// checkpointEvery nudges the checkpointer after this many commits, a
@@ -35,6 +38,12 @@ const (
 	// checkpoint escalates to TRUNCATE: 64 MiB at the default 4 KiB page
 	// size, the journal_size_limit the writer keeps after a restart.
 	defaultWALLimit = 16384
+	// escalationWait is the checkpoint connection's busy timeout: how long
+	// a TRUNCATE checkpoint waits for readers (and holds writers back).
+	escalationWait = time.Second
+	// escalationBackoff separates an escalation that could not finish
+	// from the next.
+	escalationBackoff = time.Minute
 )
 
 func (s *Store) checkpointLoop(ctx context.Context) {
@@ -61,9 +70,14 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	if err := s.ckdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
 		return err
 	}
-	if frames <= s.walLimit.Load() {
+	if frames <= s.walLimit.Load() || time.Now().UnixNano() < s.escalateAfter.Load() {
 		return nil
 	}
-	_, err := s.ckdb.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-	return err
+	if err := s.ckdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied); err != nil {
+		return err
+	}
+	if busy != 0 {
+		s.escalateAfter.Store(time.Now().Add(escalationBackoff).UnixNano())
+	}
+	return nil
 }

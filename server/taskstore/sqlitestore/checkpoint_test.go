@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"testing"
@@ -17,25 +18,8 @@ import (
 func TestCheckpointEmptiesAnOverlongLog(t *testing.T) {
 	s, path := openTest(t)
 	ctx := context.Background()
-	// A reader of the current snapshot, from a connection of its own.
-	raw, err := openPool(path, 1, "busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	tx, err := raw.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := tx.QueryRow("SELECT count(*) FROM tasks").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 200 {
-		if err := s.Create(ctx, record(fmt.Sprintf("t%03d", i), a2av1.TaskState_TASK_STATE_SUBMITTED, 0)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tx := holdSnapshot(t, path)
+	createTasks(t, s, 200)
 	wal := func() int64 {
 		fi, err := os.Stat(path + "-wal")
 		if err != nil {
@@ -72,5 +56,66 @@ func TestCheckpointEmptiesAnOverlongLog(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, "t199"); err != nil {
 		t.Errorf("after the checkpoint: %v", err)
+	}
+}
+
+// TestCheckpointBacksOffFromAStuckReader: when a reader holds its snapshot
+// past the escalation's wait, the checkpoint gives up after escalationWait
+// and the next ones do not hold writers back again for a while.
+func TestCheckpointBacksOffFromAStuckReader(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	holdSnapshot(t, path)
+	createTasks(t, s, 50)
+	s.walLimit.Store(10)
+	began := time.Now()
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(began); waited < escalationWait/2 || waited > 10*escalationWait {
+		t.Errorf("the escalated checkpoint took %v, want about %v", waited, escalationWait)
+	}
+	began = time.Now()
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(began); waited > escalationWait/2 {
+		t.Errorf("the next checkpoint waited %v for the same stuck reader, want no wait", waited)
+	}
+	// Writes go on meanwhile.
+	if err := s.Create(ctx, record("after", a2av1.TaskState_TASK_STATE_SUBMITTED, 0)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// holdSnapshot starts a read transaction on the database at path, from a
+// connection of its own, and reads in it, so that it holds the current
+// snapshot until it is rolled back (at the latest when the test ends).
+func holdSnapshot(t *testing.T, path string) *sql.Tx {
+	t.Helper()
+	raw, err := openPool(path, 1, "busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	tx, err := raw.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() })
+	var n int
+	if err := tx.QueryRow("SELECT count(*) FROM tasks").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// createTasks creates n SUBMITTED tasks, t000 on.
+func createTasks(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for i := range n {
+		if err := s.Create(context.Background(), record(fmt.Sprintf("t%03d", i), a2av1.TaskState_TASK_STATE_SUBMITTED, 0)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

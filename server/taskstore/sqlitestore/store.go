@@ -38,8 +38,9 @@ type Store struct {
 	w    writer
 	// walLimit is the log size, in frames, past which checkpoints
 	// truncate it (defaultWALLimit; tests lower it).
-	walLimit atomic.Int64
-	r        readStmts
+	walLimit      atomic.Int64
+	escalateAfter atomic.Int64 // Unix ns before which no TRUNCATE is tried again
+	r             readStmts
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -153,7 +154,10 @@ func (s *Store) open(ctx context.Context, path string) error {
 	}
 	// A checkpoint syncs the log and the file as its connection's
 	// synchronous setting says.
-	if s.ckdb, err = openPool(path, 1, busy, "synchronous("+syncMode+")"); err != nil {
+	// Only a TRUNCATE checkpoint ever waits, and it holds writers back
+	// while it does: escalationWait bounds that.
+	ckBusy := "busy_timeout(" + strconv.FormatInt(escalationWait.Milliseconds(), 10) + ")"
+	if s.ckdb, err = openPool(path, 1, ckBusy, "synchronous("+syncMode+")"); err != nil {
 		return err
 	}
 	return s.ckdb.PingContext(ctx)
