@@ -94,12 +94,12 @@ func (p *tcpProxy) restore(t *testing.T) {
 	p.serve(lis)
 }
 
-// TestDatabaseOutage cuts the connection to PostgreSQL under a running
-// handler: calls fail with UNAVAILABLE (retryable, never INTERNAL), nothing
-// crashes, and calls succeed again once the database is back.
-func TestDatabaseOutage(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	u, err := url.Parse(dsn)
+// proxiedStore opens a PostgreSQL store in a fresh schema through a
+// tcpProxy, with a short connect timeout so calls during a cut fail fast.
+// The store closes when the test ends, after the handlers made later.
+func proxiedStore(t *testing.T, schemaPrefix string) (*pgstore.Store, *tcpProxy) {
+	t.Helper()
+	u, err := url.Parse(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,20 +108,27 @@ func TestDatabaseOutage(t *testing.T) {
 	q := u.Query()
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
-	schema := pgtest.Schema(t, "a2agrpc_outage")
-	ctx := context.Background()
-	st, err := pgstore.Open(ctx, u.String(), pgstore.WithSchema(schema))
+	st, err := pgstore.Open(context.Background(), u.String(), pgstore.WithSchema(pgtest.Schema(t, schemaPrefix)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close) // registered first, so it runs after the handler's Close
+	return st, proxy
+}
+
+// TestDatabaseOutage cuts the connection to PostgreSQL under a running
+// handler: calls fail with UNAVAILABLE (retryable, never INTERNAL), nothing
+// crashes, and calls succeed again once the database is back.
+func TestDatabaseOutage(t *testing.T) {
+	st, proxy := proxiedStore(t, "a2agrpc_outage")
+	ctx := context.Background()
 	h := newHandler(t, greeter, server.WithTaskStore(st))
 
 	before := mustSend(t, h, ctx, sendReq(""))
 	proxy.cut()
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	_, err = h.GetTask(cctx, &a2av1.GetTaskRequest{Id: before.GetId()})
+	_, err := h.GetTask(cctx, &a2av1.GetTaskRequest{Id: before.GetId()})
 	wantReason(t, err, a2agrpc.ReasonUnavailable)
 	_, err = h.SendMessage(cctx, sendReq(""))
 	wantReason(t, err, a2agrpc.ReasonUnavailable)
@@ -157,22 +164,8 @@ func TestDatabaseOutage(t *testing.T) {
 // unreachable does not leave its task WORKING for ever; the outcome is
 // recorded once the database is back.
 func TestOutcomeAfterOutage(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.addr
-	q := u.Query()
-	q.Set("connect_timeout", "2")
-	u.RawQuery = q.Encode()
+	st, proxy := proxiedStore(t, "a2agrpc_outcome")
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, u.String(), pgstore.WithSchema(pgtest.Schema(t, "a2agrpc_outcome")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
 	release := make(chan struct{})
 	h := newHandler(t, server.ExecutorFunc(func(ctx context.Context, _ *server.Request, w *server.TaskWriter) error {
 		if err := w.Working(""); err != nil {
@@ -198,7 +191,10 @@ func TestOutcomeAfterOutage(t *testing.T) {
 	time.Sleep(time.Second) // the agent has returned; its outcome cannot be written
 	proxy.restore(t)
 
-	var got *a2av1.Task
+	var (
+		got *a2av1.Task
+		err error
+	)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		got, err = h.GetTask(ctx, &a2av1.GetTaskRequest{Id: task.GetId()})

@@ -102,6 +102,20 @@ func (s *stepper) Execute(ctx context.Context, _ *server.Request, w *server.Task
 	}
 }
 
+// startStepping starts a streaming send of the stepper agent on h and
+// returns the stream (past its first event), the task's id and the agent's
+// context once it runs.
+func startStepping(t *testing.T, ctx context.Context, h *server.Handler, agent *stepper) (next func() (*a2av1.StreamResponse, error), id string, agentCtx context.Context) {
+	t.Helper()
+	next, stop := iterPull(h.SendStreamingMessage(ctx, sendReq("go")))
+	t.Cleanup(stop)
+	first, err := next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return next, first.GetTask().GetId(), <-agent.started
+}
+
 // TestReplicasStreamAcross runs a task on replica A and streams it from
 // replica B: B's subscriber gets every event, in order, and the end.
 func TestReplicasStreamAcross(t *testing.T) {
@@ -224,15 +238,9 @@ func TestReplicasCancelAcross(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	next, stop := iterPull(a.SendStreamingMessage(ctx, sendReq("go")))
-	defer stop()
-	first, err := next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentCtx := <-agent.started
+	next, id, agentCtx := startStepping(t, ctx, a, agent)
 
-	task, err := b.CancelTask(ctx, &a2av1.CancelTaskRequest{Id: first.GetTask().GetId()})
+	task, err := b.CancelTask(ctx, &a2av1.CancelTaskRequest{Id: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +263,7 @@ func TestReplicasCancelAcross(t *testing.T) {
 	if last.GetStatusUpdate().GetStatus().GetState() != a2av1.TaskState_TASK_STATE_CANCELED {
 		t.Errorf("A's stream ended with %v, want the cancellation", last)
 	}
-	if got, err := a.GetTask(ctx, &a2av1.GetTaskRequest{Id: first.GetTask().GetId()}); err != nil || state(got) != a2av1.TaskState_TASK_STATE_CANCELED {
+	if got, err := a.GetTask(ctx, &a2av1.GetTaskRequest{Id: id}); err != nil || state(got) != a2av1.TaskState_TASK_STATE_CANCELED {
 		t.Errorf("GetTask on A = %v, %v", got, err)
 	}
 }
@@ -284,14 +292,7 @@ func TestReplicasCancelVetoAcross(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	next, stop := iterPull(a.SendStreamingMessage(ctx, sendReq("go")))
-	defer stop()
-	first, err := next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentCtx := <-agent.started
-	id := first.GetTask().GetId()
+	_, id, agentCtx := startStepping(t, ctx, a, agent.stepper)
 
 	for name, h := range map[string]*server.Handler{"A": a, "B": b} {
 		_, err := h.CancelTask(ctx, &a2av1.CancelTaskRequest{Id: id})

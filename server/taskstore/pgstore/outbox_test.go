@@ -9,7 +9,7 @@ import (
 
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/internal/pgtest"
-	"github.com/a2agrpc/a2agrpc/server/taskstore"
+	"github.com/a2agrpc/a2agrpc/server/taskstore/storetest"
 )
 
 // TestClaimAcrossReplicas: replicas claiming at the same time share the
@@ -111,40 +111,12 @@ func TestUnreadableDeliveryIsHandedOver(t *testing.T) {
 	t.Parallel()
 	schema := pgtest.SchemaName(t, "pgstore_test")
 	s := openIn(t, schema)
-	ctx := context.Background()
-	rec := create(t, s, "t1", a2av1.TaskState_TASK_STATE_SUBMITTED)
-	for _, id := range []string{"bad", "good"} {
-		if err := s.PutPushConfig(ctx, &a2av1.TaskPushNotificationConfig{TaskId: "t1", Id: id, Url: "https://hook/" + id}); err != nil {
+	conn := admin(t)
+	storetest.UnreadableDelivery(t, s, func(configID string) {
+		if _, err := conn.Exec(context.Background(), fmt.Sprintf(`UPDATE %q.push_outbox SET event = '\xff'::bytea WHERE config_id = $1`, schema), configID); err != nil {
 			t.Fatal(err)
 		}
-	}
-	advance(t, s, rec, 1, a2av1.TaskState_TASK_STATE_WORKING, time.Second, true, true)
-	conn := admin(t)
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`UPDATE %q.push_outbox SET event = '\xff'::bytea WHERE config_id = 'bad'`, schema)); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := s.ClaimDeliveries(ctx, 10, time.Minute)
-	if err != nil || len(ds) != 2 {
-		t.Fatalf("ClaimDeliveries = %d deliveries, %v; want 2, nil", len(ds), err)
-	}
-	var bad taskstore.Delivery
-	for _, d := range ds {
-		switch {
-		case d.Err != nil:
-			bad = d
-			if d.Config != nil || d.Event != nil {
-				t.Errorf("unreadable delivery carries Config %v / Event %v", d.Config, d.Event)
-			}
-		case d.Config.GetId() != "good" || d.Event == nil:
-			t.Errorf("readable delivery = %+v", d)
-		}
-	}
-	if bad.Err == nil {
-		t.Fatal("no delivery was flagged unreadable")
-	}
-	if err := s.CompleteDelivery(ctx, bad.ID); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if n := countRows(t, conn, schema, "push_outbox"); n != 1 {
 		t.Errorf("%d outbox rows after completing the unreadable one, want 1", n)
 	}
