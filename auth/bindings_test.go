@@ -322,6 +322,10 @@ func grpcDo(t *testing.T, b *bed, c creds, op string, req, resp proto.Message) e
 		out, err = cl.CreateTaskPushNotificationConfig(ctx, req.(*a2av1.TaskPushNotificationConfig))
 	case "ListTaskPushNotificationConfigs":
 		out, err = cl.ListTaskPushNotificationConfigs(ctx, req.(*a2av1.ListTaskPushNotificationConfigsRequest))
+	case "GetTaskPushNotificationConfig":
+		out, err = cl.GetTaskPushNotificationConfig(ctx, req.(*a2av1.GetTaskPushNotificationConfigRequest))
+	case "DeleteTaskPushNotificationConfig":
+		out, err = cl.DeleteTaskPushNotificationConfig(ctx, req.(*a2av1.DeleteTaskPushNotificationConfigRequest))
 	case "GetExtendedAgentCard":
 		out, err = cl.GetExtendedAgentCard(ctx, req.(*a2av1.GetExtendedAgentCardRequest))
 	case "SubscribeToTask":
@@ -362,6 +366,10 @@ func meshDo(t *testing.T, b *bed, c creds, op string, req, resp proto.Message) e
 		r.Operation = &meshv1.Request_CreateTaskPushNotificationConfig{CreateTaskPushNotificationConfig: req.(*a2av1.TaskPushNotificationConfig)}
 	case "ListTaskPushNotificationConfigs":
 		r.Operation = &meshv1.Request_ListTaskPushNotificationConfigs{ListTaskPushNotificationConfigs: req.(*a2av1.ListTaskPushNotificationConfigsRequest)}
+	case "GetTaskPushNotificationConfig":
+		r.Operation = &meshv1.Request_GetTaskPushNotificationConfig{GetTaskPushNotificationConfig: req.(*a2av1.GetTaskPushNotificationConfigRequest)}
+	case "DeleteTaskPushNotificationConfig":
+		r.Operation = &meshv1.Request_DeleteTaskPushNotificationConfig{DeleteTaskPushNotificationConfig: req.(*a2av1.DeleteTaskPushNotificationConfigRequest)}
 	case "GetExtendedAgentCard":
 		r.Operation = &meshv1.Request_GetExtendedAgentCard{GetExtendedAgentCard: req.(*a2av1.GetExtendedAgentCardRequest)}
 	case "SubscribeToTask":
@@ -513,10 +521,25 @@ func restDo(t *testing.T, b *bed, c creds, op string, req, out proto.Message) er
 		method, path, body = http.MethodPost, "/tasks/"+req.(*a2av1.TaskPushNotificationConfig).GetTaskId()+"/pushNotificationConfigs", marshal(req)
 	case "ListTaskPushNotificationConfigs":
 		method, path = http.MethodGet, "/tasks/"+req.(*a2av1.ListTaskPushNotificationConfigsRequest).GetTaskId()+"/pushNotificationConfigs"
+	case "GetTaskPushNotificationConfig":
+		r := req.(*a2av1.GetTaskPushNotificationConfigRequest)
+		method, path = http.MethodGet, "/tasks/"+r.GetTaskId()+"/pushNotificationConfigs/"+r.GetId()
+	case "DeleteTaskPushNotificationConfig":
+		r := req.(*a2av1.DeleteTaskPushNotificationConfigRequest)
+		method, path = http.MethodDelete, "/tasks/"+r.GetTaskId()+"/pushNotificationConfigs/"+r.GetId()
 	case "GetExtendedAgentCard":
 		method, path = http.MethodGet, "/extendedAgentCard"
 	default:
 		t.Fatalf("rest: no operation %s", op)
+	}
+	// A request naming a tenant goes to the tenant-prefixed route, where the
+	// tenant comes from the path, as HTTP clients of a multi-tenant agent
+	// call it.
+	if tenant := tenantOf(req); tenant != "" {
+		path = "/" + tenant + path
+		if body != nil {
+			body = marshal(withoutTenant(req))
+		}
 	}
 	resp, raw := b.post(t, c, method, path, body)
 	if resp.StatusCode != http.StatusOK {
@@ -668,45 +691,95 @@ func TestPrincipalIsolation(t *testing.T) {
 		"X-A2A-Principal":         "jwt:" + issuer + "#alice",
 		"Grpc-Metadata-Caller":    "alice",
 	}}
-	id := b.holdTask(t, alice)
-	ops := []struct {
-		op  string
-		req proto.Message
-	}{
-		{"GetTask", &a2av1.GetTaskRequest{Id: id}},
-		{"CancelTask", &a2av1.CancelTaskRequest{Id: id}},
-		{"SubscribeToTask", &a2av1.SubscribeToTaskRequest{Id: id}},
-		{"SendMessage", &a2av1.SendMessageRequest{Message: &a2av1.Message{
-			MessageId: "m2", TaskId: id, Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{{Content: &a2av1.Part_Text{Text: "hijack"}}},
-		}}},
-		{"CreateTaskPushNotificationConfig", &a2av1.TaskPushNotificationConfig{TaskId: id, Url: "http://127.0.0.1:9/hook"}},
-		{"ListTaskPushNotificationConfigs", &a2av1.ListTaskPushNotificationConfigsRequest{TaskId: id}},
-	}
+	checkIsolation(t, b, alice, bob, "", "")
 	for _, bd := range bindings {
-		t.Run(bd.name, func(t *testing.T) {
-			for _, o := range ops {
-				wantReason(t, "bob "+o.op, bd.do(t, b, bob, o.op, o.req, nil), a2agrpc.ErrTaskNotFound)
-			}
-			var list a2av1.ListTasksResponse
-			if err := bd.do(t, b, bob, "ListTasks", &a2av1.ListTasksRequest{}, &list); err != nil {
-				t.Fatal(err)
-			}
-			if len(list.GetTasks()) != 0 {
-				t.Errorf("bob lists %d tasks, want 0", len(list.GetTasks()))
-			}
-			var task a2av1.Task
-			if err := bd.do(t, b, alice, "GetTask", &a2av1.GetTaskRequest{Id: id}, &task); err != nil || task.GetId() != id {
-				t.Errorf("alice GetTask: %v %v", task.GetId(), err)
-			}
-			if task.GetStatus().GetState() != a2av1.TaskState_TASK_STATE_WORKING {
-				t.Errorf("alice's task is %v after bob's attempts, want WORKING", task.GetStatus().GetState())
-			}
+		t.Run(bd.name+"/extended-card", func(t *testing.T) {
 			var card a2av1.AgentCard
 			if err := bd.do(t, b, bob, "GetExtendedAgentCard", &a2av1.GetExtendedAgentCardRequest{}, &card); err != nil {
 				t.Fatal(err)
 			}
 			if want := "extended for jwt:" + issuer + "#bob"; card.GetDescription() != want {
 				t.Errorf("extended card description %q, want %q", card.GetDescription(), want)
+			}
+		})
+	}
+}
+
+// TestIsolationWithoutTokens: principals named by a certificate alone or
+// by an API key alone are kept apart just as token holders are.
+func TestIsolationWithoutTokens(t *testing.T) {
+	b := newBed(t, bedOptions{anyOf: true})
+	alice, bob, robot := creds{cert: "alice"}, creds{cert: "bob"}, creds{apiKey: b.apiKey}
+	t.Run("certificate-vs-certificate", func(t *testing.T) { checkIsolation(t, b, alice, bob, "", "") })
+	t.Run("api-key-vs-certificate", func(t *testing.T) { checkIsolation(t, b, robot, alice, "", "") })
+	t.Run("certificate-vs-api-key", func(t *testing.T) { checkIsolation(t, b, bob, robot, "", "") })
+}
+
+// TestTenantIsolation: a task belongs to the tenant it was created in as
+// well as to its principal: the same principal naming another tenant (by
+// the request field, or by the /{tenant} route over HTTP) does not find it.
+func TestTenantIsolation(t *testing.T) {
+	b := newBed(t, bedOptions{})
+	alice := creds{cert: "alice", bearer: b.token(t, "alice", nil)}
+	checkIsolation(t, b, alice, alice, "acme", "globex")
+	checkIsolation(t, b, alice, alice, "acme", "")
+	checkIsolation(t, b, alice, alice, "", "acme")
+}
+
+// checkIsolation has owner start a task (in ownerTenant) with a push config
+// and checks, on every binding, that intruder (in intruderTenant) can
+// neither see nor touch either, and that both are intact afterwards.
+func checkIsolation(t *testing.T, b *bed, owner, intruder creds, ownerTenant, intruderTenant string) {
+	t.Helper()
+	id := b.holdTaskIn(t, owner, ownerTenant)
+	var cfg a2av1.TaskPushNotificationConfig
+	if err := grpcDo(t, b, owner, "CreateTaskPushNotificationConfig", &a2av1.TaskPushNotificationConfig{
+		Tenant: ownerTenant, TaskId: id, Url: "http://127.0.0.1:9/hook",
+	}, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	in := intruderTenant
+	ops := []struct {
+		op  string
+		req proto.Message
+	}{
+		{"GetTask", &a2av1.GetTaskRequest{Tenant: in, Id: id}},
+		{"CancelTask", &a2av1.CancelTaskRequest{Tenant: in, Id: id}},
+		{"SubscribeToTask", &a2av1.SubscribeToTaskRequest{Tenant: in, Id: id}},
+		{"SendMessage", &a2av1.SendMessageRequest{Tenant: in, Message: &a2av1.Message{
+			MessageId: "m2", TaskId: id, Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{{Content: &a2av1.Part_Text{Text: "hijack"}}},
+		}}},
+		{"CreateTaskPushNotificationConfig", &a2av1.TaskPushNotificationConfig{Tenant: in, TaskId: id, Url: "http://127.0.0.1:9/hook"}},
+		{"ListTaskPushNotificationConfigs", &a2av1.ListTaskPushNotificationConfigsRequest{Tenant: in, TaskId: id}},
+		{"GetTaskPushNotificationConfig", &a2av1.GetTaskPushNotificationConfigRequest{Tenant: in, TaskId: id, Id: cfg.GetId()}},
+		{"DeleteTaskPushNotificationConfig", &a2av1.DeleteTaskPushNotificationConfigRequest{Tenant: in, TaskId: id, Id: cfg.GetId()}},
+	}
+	for _, bd := range bindings {
+		t.Run(bd.name, func(t *testing.T) {
+			for _, o := range ops {
+				wantReason(t, "intruder "+o.op, bd.do(t, b, intruder, o.op, o.req, nil), a2agrpc.ErrTaskNotFound)
+			}
+			var list a2av1.ListTasksResponse
+			if err := bd.do(t, b, intruder, "ListTasks", &a2av1.ListTasksRequest{Tenant: in}, &list); err != nil {
+				t.Fatal(err)
+			}
+			for _, task := range list.GetTasks() {
+				if task.GetId() == id {
+					t.Errorf("the intruder lists the owner's task %s", id)
+				}
+			}
+			var task a2av1.Task
+			if err := bd.do(t, b, owner, "GetTask", &a2av1.GetTaskRequest{Tenant: ownerTenant, Id: id}, &task); err != nil || task.GetId() != id {
+				t.Fatalf("owner GetTask: %v %v", task.GetId(), err)
+			}
+			if task.GetStatus().GetState() != a2av1.TaskState_TASK_STATE_WORKING {
+				t.Errorf("the owner's task is %v after the intruder's attempts, want WORKING", task.GetStatus().GetState())
+			}
+			var got a2av1.TaskPushNotificationConfig
+			if err := bd.do(t, b, owner, "GetTaskPushNotificationConfig", &a2av1.GetTaskPushNotificationConfigRequest{
+				Tenant: ownerTenant, TaskId: id, Id: cfg.GetId(),
+			}, &got); err != nil || got.GetUrl() != cfg.GetUrl() {
+				t.Errorf("owner's push config after the intruder's attempts: %v %v", &got, err)
 			}
 		})
 	}
@@ -854,8 +927,15 @@ func TestStreamsEndWhenTheirCAIsRemoved(t *testing.T) {
 // holdTask starts a task that stays WORKING until the test ends, as c.
 func (b *bed) holdTask(t *testing.T, c creds) string {
 	t.Helper()
+	return b.holdTaskIn(t, c, "")
+}
+
+// holdTaskIn is holdTask in a tenant.
+func (b *bed) holdTaskIn(t *testing.T, c creds, tenant string) string {
+	t.Helper()
 	var sent a2av1.SendMessageResponse
 	if err := grpcDo(t, b, c, "SendMessage", &a2av1.SendMessageRequest{
+		Tenant: tenant,
 		Message:       &a2av1.Message{MessageId: "m1", Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{{Content: &a2av1.Part_Text{Text: echo.Hold}}}},
 		Configuration: &a2av1.SendMessageConfiguration{ReturnImmediately: true},
 	}, &sent); err != nil {
@@ -865,7 +945,7 @@ func (b *bed) holdTask(t *testing.T, c creds) string {
 	if id == "" {
 		t.Fatalf("no task: %v", &sent)
 	}
-	t.Cleanup(func() { _ = grpcDo(t, b, c, "CancelTask", &a2av1.CancelTaskRequest{Id: id}, nil) })
+	t.Cleanup(func() { _ = grpcDo(t, b, c, "CancelTask", &a2av1.CancelTaskRequest{Tenant: tenant, Id: id}, nil) })
 	return id
 }
 
@@ -894,4 +974,23 @@ func streamEnd(stream grpc.BidiStreamingClient[meshv1.Request, meshv1.Response])
 			return err
 		}
 	}
+}
+
+// tenantOf is the tenant field of an A2A request ("" if it has none).
+func tenantOf(req proto.Message) string {
+	if r, ok := req.(interface{ GetTenant() string }); ok {
+		return r.GetTenant()
+	}
+	return ""
+}
+
+// withoutTenant is a copy of req with its tenant cleared: over HTTP the
+// tenant travels in the path.
+func withoutTenant(req proto.Message) proto.Message {
+	c := proto.Clone(req)
+	m := c.ProtoReflect()
+	if f := m.Descriptor().Fields().ByName("tenant"); f != nil {
+		m.Clear(f)
+	}
+	return c
 }
