@@ -935,7 +935,7 @@ func (b *bed) holdTaskIn(t *testing.T, c creds, tenant string) string {
 	t.Helper()
 	var sent a2av1.SendMessageResponse
 	if err := grpcDo(t, b, c, "SendMessage", &a2av1.SendMessageRequest{
-		Tenant: tenant,
+		Tenant:        tenant,
 		Message:       &a2av1.Message{MessageId: "m1", Role: a2av1.Role_ROLE_USER, Parts: []*a2av1.Part{{Content: &a2av1.Part_Text{Text: echo.Hold}}}},
 		Configuration: &a2av1.SendMessageConfiguration{ReturnImmediately: true},
 	}, &sent); err != nil {
