@@ -60,6 +60,15 @@ type Config struct {
 	// both mTLS and a token scheme are configured: the certificate proves
 	// which workload calls, the token on whose behalf.
 	AnyOf bool
+	// FailuresPerMinute, if positive, is how many failed authentications
+	// one client address may make per minute (and at once). Past it,
+	// every call from the address gets RESOURCE_EXHAUSTED with a
+	// retry-after until its budget refills, before any credential is
+	// checked: guessing keys or tokens becomes slow, and a right guess is
+	// not revealed meanwhile. Behind a proxy that connects from one address
+	// for everyone (a2agrpc gateway included), the budget is shared by all
+	// its callers, so set it accordingly or leave it off there.
+	FailuresPerMinute int
 	// Now is the clock certificates are checked against (default time.Now).
 	Now func() time.Time
 }
@@ -74,6 +83,9 @@ type Credentials struct {
 	Authorization string
 	// APIKey is the value of the API key header.
 	APIKey string
+	// Remote is the client's network address (host:port), for
+	// [Config.FailuresPerMinute]; empty: not throttled.
+	Remote string
 }
 
 // Authenticator is the one verification function every binding calls (gRPC
@@ -81,8 +93,9 @@ type Credentials struct {
 // stream interceptor): the same credentials get the same principal or the
 // same error whichever way they arrive.
 type Authenticator struct {
-	cfg     Config
-	streams streamWatch
+	cfg      Config
+	streams  streamWatch
+	failures *failureThrottle // nil: failures are not throttled
 }
 
 // New checks cfg and returns its Authenticator.
@@ -99,7 +112,14 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Authenticator{cfg: cfg}, nil
+	if cfg.FailuresPerMinute < 0 {
+		return nil, errors.New("auth: negative FailuresPerMinute")
+	}
+	a := &Authenticator{cfg: cfg}
+	if cfg.FailuresPerMinute > 0 {
+		a.failures = newFailureThrottle(cfg.FailuresPerMinute, cfg.Now)
+	}
+	return a, nil
 }
 
 // APIKeyHeader is the header API keys travel in.
@@ -113,7 +133,26 @@ func (a *Authenticator) tokens() bool { return a.cfg.Bearer != nil || a.cfg.APIK
 //
 // The principal is named by the token when one is required and given (the
 // certificate identity is kept as Principal.Peer), else by the certificate.
+//
+// With [Config.FailuresPerMinute], an address that failed too often gets
+// RESOURCE_EXHAUSTED instead, whatever it presents.
 func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (*Principal, error) {
+	if a.failures == nil {
+		return a.authenticate(ctx, c)
+	}
+	if err := a.failures.check(c.Remote); err != nil {
+		return nil, err
+	}
+	p, err := a.authenticate(ctx, c)
+	// Only unproven credentials count: a caller denied by the allow-list
+	// proved who it is, and guesses nothing by calling again.
+	if errors.Is(err, a2agrpc.ErrUnauthenticated) {
+		a.failures.failed(c.Remote)
+	}
+	return p, err
+}
+
+func (a *Authenticator) authenticate(ctx context.Context, c Credentials) (*Principal, error) {
 	var peer *Principal
 	if a.cfg.Peers != nil && (len(c.PeerChain) > 0 || !a.cfg.AnyOf || !a.tokens()) {
 		p, err := a.verifyPeer(c.PeerChain)

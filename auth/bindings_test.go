@@ -72,6 +72,7 @@ type bedOptions struct {
 	anyOf     bool
 	rateLimit float64
 	burst     int
+	failures  int // auth.Config.FailuresPerMinute
 }
 
 func newBed(t testing.TB, o bedOptions) *bed {
@@ -153,7 +154,7 @@ func newBed(t testing.TB, o bedOptions) *bed {
 		t.Fatal(err)
 	}
 	b.peers, b.bearer, b.keys = reloader, bearer, keys
-	authn, err := auth.New(auth.Config{Peers: reloader, Allow: allow, Bearer: bearer, APIKeys: keys, AnyOf: o.anyOf})
+	authn, err := auth.New(auth.Config{Peers: reloader, Allow: allow, Bearer: bearer, APIKeys: keys, AnyOf: o.anyOf, FailuresPerMinute: o.failures})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -842,6 +843,40 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 		}
 		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("HTTP %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	})
+}
+
+// TestFailedAuthenticationsThrottled: an address that keeps failing to
+// authenticate is refused on every binding, even with valid credentials,
+// until its budget refills; being denied by the allow-list does not count.
+func TestFailedAuthenticationsThrottled(t *testing.T) {
+	for _, bd := range bindings {
+		t.Run(bd.name, func(t *testing.T) {
+			// A bed per binding: they all call from 127.0.0.1.
+			b := newBed(t, bedOptions{anyOf: true, failures: 3})
+			for range 4 {
+				wantReason(t, "stranger", bd.do(t, b, creds{cert: "stranger"}, "ListTasks", &a2av1.ListTasksRequest{}, nil), a2agrpc.ErrUnauthorized)
+			}
+			for i := range 3 {
+				wantReason(t, fmt.Sprintf("wrong key %d", i), bd.do(t, b, creds{apiKey: "a2a_wrong"}, "ListTasks", &a2av1.ListTasksRequest{}, nil), a2agrpc.ErrUnauthenticated)
+			}
+			err := bd.do(t, b, creds{apiKey: b.apiKey}, "ListTasks", &a2av1.ListTasksRequest{}, nil)
+			wantReason(t, "right key after the budget", err, a2agrpc.ErrResourceExhausted)
+			var e *a2agrpc.Error
+			if errors.As(err, &e) && bd.name != "rest" && bd.name != "jsonrpc" && e.RetryAfter <= 0 {
+				t.Errorf("no RetryInfo on %s: %+v", bd.name, e)
+			}
+		})
+	}
+	t.Run("rest-retry-after", func(t *testing.T) {
+		b := newBed(t, bedOptions{anyOf: true, failures: 1})
+		if resp, _ := b.post(t, creds{apiKey: "a2a_wrong"}, http.MethodGet, "/tasks", nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong key: HTTP %d, want 401", resp.StatusCode)
+		}
+		resp, raw := b.post(t, creds{apiKey: b.apiKey}, http.MethodGet, "/tasks", nil)
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("HTTP %d, Retry-After %q: %s; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), raw)
 		}
 	})
 }

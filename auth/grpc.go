@@ -40,6 +40,9 @@ func (a *Authenticator) GRPCInterceptors() ([]grpc.UnaryServerInterceptor, []grp
 // grpcAuth gathers a call's credentials from its peer and metadata.
 func (a *Authenticator) grpcAuth(ctx context.Context) (context.Context, error) {
 	c := Credentials{PeerChain: peerChain(ctx)}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		c.Remote = p.Addr.String()
+	}
 	if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
 		c.Authorization = v[0]
 	}

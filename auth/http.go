@@ -22,6 +22,7 @@ func (a *Authenticator) HTTP(w http.ResponseWriter, r *http.Request) (context.Co
 	c := Credentials{
 		Authorization: r.Header.Get("Authorization"),
 		APIKey:        r.Header.Get(a.cfg.APIKeyHeader),
+		Remote:        r.RemoteAddr,
 	}
 	if r.TLS != nil {
 		c.PeerChain = r.TLS.PeerCertificates

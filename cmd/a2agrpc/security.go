@@ -31,6 +31,7 @@ type securityFlags struct {
 	jwtIssuer, jwtAudience           string
 	apiKeys, apiKeyHeader            string
 	anyOf                            bool
+	failuresPerMinute                int
 	rateLimit                        float64
 	rateBurst                        int
 	signKey, signKID                 string
@@ -49,6 +50,7 @@ func (s *securityFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.apiKeys, "api-keys", "", `file of hashed API keys, one "name sha256:<hex>" per line (create with "a2agrpc apikey NAME")`)
 	fs.StringVar(&s.apiKeyHeader, "api-key-header", auth.DefaultAPIKeyHeader, "header carrying API keys")
 	fs.BoolVar(&s.anyOf, "auth-any", false, "accept a caller with any one configured credential; by default a client certificate AND a token are required when both are configured")
+	fs.IntVar(&s.failuresPerMinute, "auth-failures-per-minute", 60, "failed authentications allowed per client address per minute; past it the address is refused (429/RESOURCE_EXHAUSTED) until its budget refills; 0: unlimited (set 0, or high, behind a proxy that connects for all callers)")
 	fs.Float64Var(&s.rateLimit, "rate-limit", 0, "operations per second allowed per caller (principal, or address when anonymous); 0: unlimited")
 	fs.IntVar(&s.rateBurst, "rate-burst", 0, "operations a caller may make at once above -rate-limit (default: the rate, at least 1)")
 	fs.StringVar(&s.signKey, "card-sign-key", "", "PEM private key (EC, RSA or Ed25519) to sign the Agent Card with (JWS over its RFC 8785 form)")
@@ -125,7 +127,7 @@ func (s *securityFlags) open(ctx context.Context) (_ *security, err error) {
 		}
 		cfg.APIKeys = keys
 	}
-	cfg.APIKeyHeader, cfg.AnyOf = s.apiKeyHeader, s.anyOf
+	cfg.APIKeyHeader, cfg.AnyOf, cfg.FailuresPerMinute = s.apiKeyHeader, s.anyOf, s.failuresPerMinute
 	if cfg.Peers != nil || cfg.Bearer != nil || cfg.APIKeys != nil {
 		if sec.authn, err = auth.New(cfg); err != nil {
 			return nil, err
