@@ -47,7 +47,7 @@ func (s *securityFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.jwtSecretFile, "jwt-hs256-secret-file", "", "file with an HS256 secret (>= 32 bytes): accept HMAC-signed JWTs too")
 	fs.StringVar(&s.jwtIssuer, "jwt-issuer", "", "required iss of bearer JWTs")
 	fs.StringVar(&s.jwtAudience, "jwt-audience", "", "comma-separated accepted aud values of bearer JWTs (required with any -jwt-* key source)")
-	fs.StringVar(&s.apiKeys, "api-keys", "", `file of hashed API keys, one "name sha256:<hex>" per line (create with "a2agrpc apikey NAME")`)
+	fs.StringVar(&s.apiKeys, "api-keys", "", `file of hashed API keys, one "name sha256:<hex>" per line (create with "a2agrpc apikey NAME"); edits take effect within 5 s`)
 	fs.StringVar(&s.apiKeyHeader, "api-key-header", auth.DefaultAPIKeyHeader, "header carrying API keys")
 	fs.BoolVar(&s.anyOf, "auth-any", false, "accept a caller with any one configured credential; by default a client certificate AND a token are required when both are configured")
 	fs.IntVar(&s.failuresPerMinute, "auth-failures-per-minute", 60, "failed authentications allowed per client address per minute; past it the address is refused (429/RESOURCE_EXHAUSTED) until its budget refills; 0: unlimited (set 0, or high, behind a proxy that connects for all callers)")
@@ -121,10 +121,12 @@ func (s *securityFlags) open(ctx context.Context) (_ *security, err error) {
 		cfg.Bearer = b
 	}
 	if s.apiKeys != "" {
-		keys, err := auth.LoadAPIKeys(s.apiKeys)
+		keys, err := auth.WatchAPIKeys(s.apiKeys,
+			auth.WithAPIKeyErrorLog(func(err error) { fmt.Fprintln(os.Stderr, "a2agrpc: API key reload (previous keys kept):", err) }))
 		if err != nil {
 			return nil, err
 		}
+		sec.close = append(sec.close, keys.Close)
 		cfg.APIKeys = keys
 	}
 	cfg.APIKeyHeader, cfg.AnyOf, cfg.FailuresPerMinute = s.apiKeyHeader, s.anyOf, s.failuresPerMinute
