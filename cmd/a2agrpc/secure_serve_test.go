@@ -183,3 +183,26 @@ func newAPIKey(t *testing.T, dir, name string) (file, key string) {
 	}
 	return file, key
 }
+
+// TestServeSecurityFlagErrors: inconsistent security flags stop serve
+// before it listens, saying what is missing.
+func TestServeSecurityFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-jwt-keys", "k.pem", "-jwt-audience", "a2a://x"}, "-jwt-issuer is required"},
+		{[]string{"-jwt-jwks-url", "https://idp.example/jwks", "-jwt-audience", "a2a://x"}, "-jwt-issuer is required"},
+		{[]string{"-tls-cert", "c.pem"}, "-tls-cert and -tls-key go together"},
+		{[]string{"-client-ca", "ca.pem"}, "-client-ca needs -tls-cert"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			args := append([]string{"serve", "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", "memory"}, tt.args...)
+			err := run(context.Background(), args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("serve %q: %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}

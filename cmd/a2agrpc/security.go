@@ -45,7 +45,7 @@ func (s *securityFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.jwksURL, "jwt-jwks-url", "", "accept bearer JWTs signed by keys from this JWKS URL (cached and refreshed)")
 	fs.StringVar(&s.jwtKeys, "jwt-keys", "", "comma-separated PEM public key or JWKS files for bearer JWTs")
 	fs.StringVar(&s.jwtSecretFile, "jwt-hs256-secret-file", "", "file with an HS256 secret (>= 32 bytes): accept HMAC-signed JWTs too")
-	fs.StringVar(&s.jwtIssuer, "jwt-issuer", "", "required iss of bearer JWTs")
+	fs.StringVar(&s.jwtIssuer, "jwt-issuer", "", "required iss of bearer JWTs (required with any -jwt-* key source)")
 	fs.StringVar(&s.jwtAudience, "jwt-audience", "", "comma-separated accepted aud values of bearer JWTs (required with any -jwt-* key source)")
 	fs.StringVar(&s.apiKeys, "api-keys", "", `file of hashed API keys, one "name sha256:<hex>" per line (create with "a2agrpc apikey NAME"); edits take effect within 5 s`)
 	fs.StringVar(&s.apiKeyHeader, "api-key-header", auth.DefaultAPIKeyHeader, "header carrying API keys")
@@ -105,6 +105,12 @@ func (s *securityFlags) open(ctx context.Context) (_ *security, err error) {
 		}
 	}
 	if s.jwksURL != "" || s.jwtKeys != "" || s.jwtSecretFile != "" {
+		// The library accepts any issuer when none is named; a server
+		// taking tokens from the network should not, since a JWKS (a
+		// cloud provider's, say) may sign tokens for many issuers.
+		if s.jwtIssuer == "" {
+			return nil, errors.New("-jwt-issuer is required with -jwt-jwks-url, -jwt-keys or -jwt-hs256-secret-file")
+		}
 		bc := auth.BearerConfig{JWKSURL: s.jwksURL, KeyFiles: a2agrpc.SplitList(s.jwtKeys), Issuer: s.jwtIssuer, Audience: a2agrpc.SplitList(s.jwtAudience)}
 		if s.jwtSecretFile != "" {
 			secret, err := os.ReadFile(s.jwtSecretFile)
