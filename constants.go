@@ -17,6 +17,13 @@ const (
 	MetadataExtensions = "a2a-extensions"
 )
 
+// MetaCredentialEnded is the ErrorInfo metadata key set on the
+// UNAUTHENTICATED error that ends a call or stream because the credential
+// that opened it stopped being valid while it ran ("expired" or "revoked"),
+// as opposed to credentials refused at the start. A client that can get a
+// fresh credential (a token source) reconnects and resumes the stream.
+const MetaCredentialEnded = "credentialEnded"
+
 // Binding names as they appear in AgentInterface.protocol_binding.
 const (
 	BindingGRPC    = "GRPC"

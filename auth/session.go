@@ -19,9 +19,11 @@ type ChangeNotifier interface {
 // Errors that end a call or stream after it was authenticated.
 var (
 	errCredentialExpired = a2agrpc.NewError(a2agrpc.ReasonUnauthenticated,
-		"the credential that opened this stream has expired; reconnect with a fresh one")
+		"the credential that opened this stream has expired; reconnect with a fresh one").
+		WithMeta(a2agrpc.MetaCredentialEnded, "expired")
 	errPeerRevoked = a2agrpc.NewError(a2agrpc.ReasonUnauthenticated,
-		"the client certificate is no longer trusted (the CA bundle changed); reconnect with a valid one")
+		"the client certificate is no longer trusted (the CA bundle changed); reconnect with a valid one").
+		WithMeta(a2agrpc.MetaCredentialEnded, "revoked")
 )
 
 // bound derives the context an authenticated call or stream runs in: it

@@ -14,7 +14,9 @@ import (
 // it through SubscribeToTask when it drops before the task's final event.
 //
 // A stream has dropped when it fails with a retryable error (the
-// connection was lost, the server is draining) or ends cleanly without the
+// connection was lost, the server is draining), when the server ended it
+// because its token expired and a token source can give a fresh one, or
+// when it ends cleanly without the
 // event that ends it (a proxy closed an idle response). It is resumed only
 // once a task is known, since a stream that never named one has nothing
 // to subscribe to; the first attempt of SendStreamingMessage itself is
@@ -62,13 +64,14 @@ type resumer struct {
 	failures     int       // consecutive resumptions without an event
 	droppedAt    time.Time // when the current run of failures began
 	resumed      bool
-	got          bool // the current stream delivered an event
+	got          bool      // the current stream delivered an event
+	opened       time.Time // when the current stream was opened
 }
 
 // drain passes s's events on; it returns whether the caller stopped
 // iterating, and the error that ended s (nil for a clean end).
 func (r *resumer) drain(s stream, yield func(*a2av1.StreamResponse, error) bool) (stop bool, err error) {
-	r.got = false
+	r.got, r.opened = false, time.Now()
 	for ev, err := range s {
 		if err != nil {
 			return false, err
@@ -116,7 +119,7 @@ func (r *resumer) resume(ctx context.Context, err error) (stream, error) {
 		err = a2agrpc.NewError(a2agrpc.ReasonUnavailable, "the stream ended before the task did")
 	}
 	ok, floor := retryable(err)
-	if !ok {
+	if !ok && !r.reauthenticates(err) {
 		return nil, err
 	}
 	if r.failures == 0 {
@@ -138,6 +141,27 @@ func (r *resumer) resume(ctx context.Context, err error) (stream, error) {
 	r.resumed = true
 	return c.t.subscribeToTask(ctx, &a2av1.SubscribeToTaskRequest{Id: r.taskID, Tenant: r.tenant}, after), nil
 }
+
+// reauthenticates reports whether a stream the server ended because its
+// credential expired can be resumed with a fresh one from the client's
+// token source. Such an end proves the token worked for its whole life, so
+// a stream that lived a while is healthy and starts a new run of failures;
+// tokens that expire as soon as they are issued go through the usual
+// backoff and resume window instead of looping.
+func (r *resumer) reauthenticates(err error) bool {
+	e := a2agrpc.AsError(err)
+	if r.c.cfg.tokens == nil || e.Reason != a2agrpc.ReasonUnauthenticated || e.Metadata[a2agrpc.MetaCredentialEnded] != "expired" {
+		return false
+	}
+	if time.Since(r.opened) >= healthyStreamLife {
+		r.failures = 0
+	}
+	return true
+}
+
+// healthyStreamLife is how long a stream must have lived for its end by
+// credential expiry not to count as a failure.
+const healthyStreamLife = time.Second
 
 // finalState yields the task as it is now, as a one-event stream.
 func (r *resumer) finalState(ctx context.Context) (stream, error) {
