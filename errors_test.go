@@ -45,6 +45,7 @@ func TestErrorTable(t *testing.T) {
 		{a2agrpc.ErrUnauthorized, codes.PermissionDenied, 403, -31403},
 		{a2agrpc.ErrResourceExhausted, codes.ResourceExhausted, 429, -32603},
 		{a2agrpc.ErrUnavailable, codes.Unavailable, 503, -32603},
+		{a2agrpc.ErrAgentNotFound, codes.NotFound, 404, -31404},
 	}
 	seen := map[a2agrpc.Reason]bool{}
 	for _, tt := range tests {

@@ -41,6 +41,19 @@ const (
 	ReasonCanceled          Reason = "CANCELED"
 )
 
+// Reasons of the a2agrpc discovery registry (package registry), an
+// extension of A2A: its errors travel in the same ErrorInfo domain, so one
+// client classifies both.
+const (
+	// ReasonAgentNotFound: no live registration has the agent_id (it never
+	// existed, was deregistered, or its lease expired); an agent that gets
+	// it on a heartbeat registers again.
+	ReasonAgentNotFound Reason = "AGENT_NOT_FOUND"
+)
+
+// ErrAgentNotFound matches (errors.Is) every AGENT_NOT_FOUND error.
+var ErrAgentNotFound = sentinel(ReasonAgentNotFound)
+
 // mapping is how one reason appears on each binding.
 type mapping struct {
 	grpc    codes.Code
@@ -76,6 +89,10 @@ var errorTable = map[Reason]mapping{
 	ReasonUnavailable:       {codes.Unavailable, http.StatusServiceUnavailable, -32603, "service unavailable"},
 	ReasonDeadlineExceeded:  {codes.DeadlineExceeded, http.StatusGatewayTimeout, -32603, "deadline exceeded"},
 	ReasonCanceled:          {codes.Canceled, 499, -32603, "request canceled"},
+
+	// The registry's rows take JSON-RPC codes next to the auth ones, in the
+	// -314xx block this module assigns (the HTTP status as the last digits).
+	ReasonAgentNotFound: {codes.NotFound, http.StatusNotFound, -31404, "agent not registered"},
 }
 
 // reasonByJSONRPC and reasonByGRPC classify errors from peers that sent no

@@ -94,6 +94,13 @@ type Config struct {
 	// only fail. Zero means [DefaultHealthInterval]; negative turns the
 	// probe off, leaving gRPC health to Quiesce and Shutdown.
 	HealthInterval time.Duration
+	// Register, if set, announces the agent to a discovery registry:
+	// Start calls it with the final card (after PrepareCard) once the
+	// listeners are bound, and fails if it fails; Shutdown calls the stop
+	// function it returned first, before draining, so that callers stop
+	// being sent here while the agent still answers. registry.SelfRegister
+	// returns one.
+	Register func(ctx context.Context, card *a2av1.AgentCard) (stop func(context.Context) error, err error)
 }
 
 // Agent is a served agent.
@@ -115,6 +122,8 @@ type Agent struct {
 	quiesced    atomic.Bool
 	probeCancel context.CancelFunc // nil without a store probe
 	probeDone   chan struct{}      // closed when the probe has returned
+
+	unregister func(context.Context) error // nil without Config.Register
 
 	mu      sync.Mutex
 	running int           // serving goroutines still running
@@ -166,8 +175,18 @@ func Start(exec server.Executor, cfg Config) (*Agent, error) {
 	if adminLis != nil {
 		a.serveAdmin(cfg, adminLis)
 	}
+	if cfg.Register != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), registerTimeout)
+		defer cancel()
+		if a.unregister, err = cfg.Register(ctx, a.card); err != nil {
+			return nil, errors.Join(fmt.Errorf("host: registering the agent: %w", err), a.Shutdown(context.Background()))
+		}
+	}
 	return a, nil
 }
+
+// registerTimeout bounds Config.Register in Start.
+const registerTimeout = 30 * time.Second
 
 func start(exec server.Executor, cfg Config, lis, httpLis net.Listener) (*Agent, error) {
 	a := &Agent{stopped: make(chan struct{})}
@@ -371,6 +390,12 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 }
 
 func (a *Agent) shutdown(ctx context.Context) error {
+	var regErr error
+	if a.unregister != nil {
+		if regErr = a.unregister(ctx); regErr != nil {
+			regErr = fmt.Errorf("host: deregistering the agent: %w", regErr)
+		}
+	}
 	a.stopProbe()
 	a.Quiesce()
 	if a.hs != nil {
@@ -397,5 +422,5 @@ func (a *Agent) shutdown(ctx context.Context) error {
 			a.admin.Close()
 		}
 	}
-	return err
+	return errors.Join(regErr, err)
 }

@@ -123,3 +123,28 @@ func setRetryAfter(w http.ResponseWriter, e *a2agrpc.Error, httpStatus int) {
 		w.Header().Set("Retry-After", "1")
 	}
 }
+
+// WriteError writes err as an AIP-193 error response, with the HTTP status
+// of the error table; ErrorBody is that body alone (for an SSE "error"
+// event), and GatewayError and RoutingError are grpc-gateway's error hooks
+// that write it. They let the module's other HTTP surfaces (the discovery
+// registry) answer errors exactly as the A2A binding does.
+func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }
+
+// ErrorBody is the AIP-193 body of err (see [WriteError]).
+func ErrorBody(err error) []byte {
+	e := classify(err)
+	return body(e, e.HTTPStatus())
+}
+
+// GatewayError is a runtime.ErrorHandlerFunc writing errors with
+// [WriteError].
+func GatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	gatewayError(ctx, mux, m, w, r, err)
+}
+
+// RoutingError is a runtime.RoutingErrorHandlerFunc answering requests no
+// route matches: 404, or 405 for a known path with the wrong method.
+func RoutingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	routingError(ctx, mux, m, w, r, httpStatus)
+}
