@@ -30,6 +30,8 @@ func commands() map[string]command {
 		"list":      {summary: "list tasks", run: runList},
 		"cancel":    {summary: "cancel a task", run: runCancel},
 		"subscribe": {summary: "stream a running task's updates", run: runSubscribe},
+		"workflow":  {summary: "run (or check) a multi-agent workflow file, showing each step's progress", run: runWorkflow},
+		"registry":  {summary: "run the discovery registry: agents register and heartbeat, callers search and watch by capability", run: runRegistry},
 	}
 }
 

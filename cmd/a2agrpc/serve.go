@@ -10,9 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/examples/echo"
+	registryv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/registry/v1"
+	"github.com/a2agrpc/a2agrpc/registry"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
 	"github.com/a2agrpc/a2agrpc/server/host"
@@ -45,6 +48,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lease := fs.Duration("runner-lease", server.DefaultRunnerLease, "durable stores: how long tasks of a server that died stay WORKING before another (or the restarted) server fails them")
 	pushAllow := fs.String("push-allow", "", "comma-separated addresses, CIDR prefixes or host names (*.example.com) that push notification webhooks may target although internal (loopback, private, link-local); by default only public addresses are called")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling")
+	registryAddr := fs.String("registry", "", "gRPC address (host:port) of a discovery registry (a2agrpc registry) to register the agent with while it serves: heartbeats keep it listed, shutdown deregisters it")
+	registryTTL := fs.Duration("registry-ttl", 0, "lease asked of -registry (0: the registry's default); heartbeats come every third of it")
 	var secFlags securityFlags
 	secFlags.register(fs)
 	if err := flagsFromEnv(fs); err != nil {
@@ -108,6 +113,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer stopPprof()
+	}
+	if *registryAddr != "" {
+		rc, err := registry.Dial(*registryAddr)
+		if err != nil {
+			return usageError{fmt.Errorf("-registry: %w", err)}
+		}
+		defer rc.Close()
+		req := &registryv1.RegisterAgentRequest{}
+		if *registryTTL > 0 {
+			req.Ttl = durationpb.New(*registryTTL)
+		}
+		cfg.Register = registry.SelfRegister(rc, req, registry.KeepLogger(cfg.Logger))
 	}
 	agent, err := host.Start(echo.Executor, cfg)
 	if err != nil {
