@@ -22,6 +22,7 @@ import (
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/client"
+	"github.com/a2agrpc/a2agrpc/router"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/httpserver"
@@ -31,10 +32,13 @@ import (
 // A2A-Version and A2A-Extensions.
 var DefaultForward = []string{"Authorization", client.DefaultAPIKeyHeader, "traceparent", "tracestate"}
 
-// Remote is the agent behind the gateway, as a [server.API].
+// Remote is the agent behind the gateway, as a [server.API]: one agent
+// ([NewRemote]) or a pool of agents behind a router ([NewPool]).
 type Remote struct {
-	c    *client.Client
-	card *a2av1.AgentCard
+	a     router.Agent
+	card  *a2av1.AgentCard
+	ping  func(context.Context) error
+	close func() error
 }
 
 var _ server.API = (*Remote)(nil)
@@ -51,11 +55,21 @@ func NewRemote(agent, card *a2av1.AgentCard, opts ...client.Option) (*Remote, er
 	if err != nil {
 		return nil, err
 	}
-	return &Remote{c: c, card: card}, nil
+	return &Remote{a: c, card: card, ping: c.CheckHealth, close: c.Close}, nil
+}
+
+// NewPool fronts a pool of agents as one: every call goes through pool, a
+// route of a router (see package router), which picks the agent, balances,
+// retries what is safe to retry and fails over. card is served as the
+// public Agent Card. ready reports whether the pool can take calls (at
+// least one agent offers the capability), for the gateway's readiness.
+// Close leaves the router open: it is the caller's.
+func NewPool(pool router.Agent, card *a2av1.AgentCard, ready func(context.Context) error) *Remote {
+	return &Remote{a: pool, card: card, ping: ready, close: func() error { return nil }}
 }
 
 // Close closes the connection to the agent.
-func (r *Remote) Close() error { return r.c.Close() }
+func (r *Remote) Close() error { return r.close() }
 
 // pingTimeout bounds a Ping whose context has no deadline: the remote's
 // client has no default timeout (calls are bounded by their requests), and
@@ -69,13 +83,14 @@ const pingTimeout = 2 * time.Second
 // shutting down, or its task store is unreachable) and a failure to reach
 // the agent are not. An agent that answers without serving the health
 // service, as agents in other languages may, is up and counts as ready.
+// A pool ([NewPool]) is ready as its ready function says.
 func (r *Remote) Ping(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, pingTimeout)
 		defer cancel()
 	}
-	if err := r.c.CheckHealth(ctx); err != nil && !errors.Is(err, client.ErrNoHealthService) {
+	if err := r.ping(ctx); err != nil && !errors.Is(err, client.ErrNoHealthService) {
 		return err
 	}
 	return nil
@@ -153,27 +168,27 @@ func events(s iter.Seq2[*a2av1.StreamResponse, error]) iter.Seq2[server.Event, e
 func (r *Remote) AgentCard() *a2av1.AgentCard { return r.card }
 
 func (r *Remote) SendMessage(ctx context.Context, req *a2av1.SendMessageRequest) (*a2av1.SendMessageResponse, error) {
-	return r.c.SendMessage(call(ctx), req)
+	return r.a.SendMessage(call(ctx), req)
 }
 
 func (r *Remote) SendStreamingMessage(ctx context.Context, req *a2av1.SendMessageRequest) iter.Seq2[server.Event, error] {
-	return events(r.c.SendStreamingMessage(call(ctx), req))
+	return events(r.a.SendStreamingMessage(call(ctx), req))
 }
 
 func (r *Remote) GetTask(ctx context.Context, req *a2av1.GetTaskRequest) (*a2av1.Task, error) {
-	return r.c.GetTask(call(ctx), req)
+	return r.a.GetTask(call(ctx), req)
 }
 
 func (r *Remote) ListTasks(ctx context.Context, req *a2av1.ListTasksRequest) (*a2av1.ListTasksResponse, error) {
-	return r.c.ListTasks(call(ctx), req)
+	return r.a.ListTasks(call(ctx), req)
 }
 
 func (r *Remote) CancelTask(ctx context.Context, req *a2av1.CancelTaskRequest) (*a2av1.Task, error) {
-	return r.c.CancelTask(call(ctx), req)
+	return r.a.CancelTask(call(ctx), req)
 }
 
 func (r *Remote) SubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTaskRequest) iter.Seq2[server.Event, error] {
-	return events(r.c.SubscribeToTask(call(ctx), req))
+	return events(r.a.SubscribeToTask(call(ctx), req))
 }
 
 // ResubscribeToTask subscribes afresh: the events the gateway relays have
@@ -183,24 +198,24 @@ func (r *Remote) ResubscribeToTask(ctx context.Context, req *a2av1.SubscribeToTa
 }
 
 func (r *Remote) CreateTaskPushNotificationConfig(ctx context.Context, req *a2av1.TaskPushNotificationConfig) (*a2av1.TaskPushNotificationConfig, error) {
-	return r.c.CreateTaskPushNotificationConfig(call(ctx), req)
+	return r.a.CreateTaskPushNotificationConfig(call(ctx), req)
 }
 
 func (r *Remote) GetTaskPushNotificationConfig(ctx context.Context, req *a2av1.GetTaskPushNotificationConfigRequest) (*a2av1.TaskPushNotificationConfig, error) {
-	return r.c.GetTaskPushNotificationConfig(call(ctx), req)
+	return r.a.GetTaskPushNotificationConfig(call(ctx), req)
 }
 
 func (r *Remote) ListTaskPushNotificationConfigs(ctx context.Context, req *a2av1.ListTaskPushNotificationConfigsRequest) (*a2av1.ListTaskPushNotificationConfigsResponse, error) {
-	return r.c.ListTaskPushNotificationConfigs(call(ctx), req)
+	return r.a.ListTaskPushNotificationConfigs(call(ctx), req)
 }
 
 func (r *Remote) DeleteTaskPushNotificationConfig(ctx context.Context, req *a2av1.DeleteTaskPushNotificationConfigRequest) (*emptypb.Empty, error) {
-	if err := r.c.DeleteTaskPushNotificationConfig(call(ctx), req); err != nil {
+	if err := r.a.DeleteTaskPushNotificationConfig(call(ctx), req); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }
 
 func (r *Remote) GetExtendedAgentCard(ctx context.Context, req *a2av1.GetExtendedAgentCardRequest) (*a2av1.AgentCard, error) {
-	return r.c.GetExtendedAgentCard(call(ctx), req)
+	return r.a.GetExtendedAgentCard(call(ctx), req)
 }

@@ -126,6 +126,10 @@ func IsPermanent(err error) bool {
 // step whose target is a capability: resolving one needs a registry.
 var ErrCapabilityTarget = errors.New("a capability target needs a registry-backed dispatcher; this one sends only to agent URLs")
 
+// errAgentTarget is returned (marked [Permanent]) by [Routed] for a step
+// naming an agent URL.
+var errAgentTarget = errors.New("an agent URL target needs a direct dispatcher; this one routes only capabilities")
+
 // stateName is a task state without its TASK_STATE_ prefix.
 func stateName(s a2av1.TaskState) string { return strings.TrimPrefix(s.String(), "TASK_STATE_") }
 

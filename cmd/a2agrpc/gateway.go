@@ -33,7 +33,9 @@ import (
 // the OTEL_* variables and a graceful shutdown in two steps.
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("gateway", "", stderr)
-	target := fs.String("target", "", "host:port of the A2A gRPC agent to front (required)")
+	target := fs.String("target", "", "host:port of the A2A gRPC agent to front (or -registry)")
+	var pool poolFlags
+	pool.register(fs)
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address")
 	advertise := fs.String("advertise-http", "", "base URL put in the Agent Card (default: http(s)://<listen address>)")
 	cardFile := fs.String("card", "", "JSON Agent Card describing the agent (name, skills, capabilities); its interfaces are replaced by the gateway's. Default: a minimal card with streaming on")
@@ -58,9 +60,12 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if *target == "" {
+	if (*target == "") == (pool.registry == "") {
 		fs.Usage()
-		return usageError{errors.New("gateway: -target is required")}
+		return usageError{errors.New("gateway: give -target (one agent) or -registry (a pool), not both")}
+	}
+	if err := pool.check(); err != nil {
+		return usageError{err}
 	}
 	var serveTLS *tls.Config
 	if *certFile != "" || *keyFile != "" {
@@ -106,12 +111,6 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			base = "https://" + lis.Addr().String()
 		}
 	}
-	card, err := gatewayCard(*cardFile, *target, base)
-	if err != nil {
-		return err
-	}
-	agent := &a2av1.AgentCard{Name: card.GetName(), SupportedInterfaces: []*a2av1.AgentInterface{
-		{Url: *target, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: a2agrpc.ProtocolVersion}}}
 	var opts []client.Option
 	if upTLS != nil {
 		opts = append(opts, client.WithTLS(upTLS))
@@ -138,9 +137,29 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		hopts = append(hopts, httpserver.WithMetrics(reg))
 	}
-	remote, err := gateway.NewRemote(agent, card, opts...)
-	if err != nil {
-		return err
+	var remote *gateway.Remote
+	upstream := "agent at " + *target
+	if pool.registry != "" {
+		disc, err := openDiscovery(ctx, pool.registry, logger, opts)
+		if err != nil {
+			return err
+		}
+		defer disc.Close()
+		var card *a2av1.AgentCard
+		if remote, card, err = pool.remote(ctx, disc, *cardFile, base); err != nil {
+			return err
+		}
+		upstream = fmt.Sprintf("agents offering %s (registry %s; card of %q)", pool.describe(), pool.registry, card.GetName())
+	} else {
+		card, err := gatewayCard(*cardFile, "A2A agent at "+*target, base)
+		if err != nil {
+			return err
+		}
+		agent := &a2av1.AgentCard{Name: card.GetName(), SupportedInterfaces: []*a2av1.AgentInterface{
+			{Url: *target, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: a2agrpc.ProtocolVersion}}}
+		if remote, err = gateway.NewRemote(agent, card, opts...); err != nil {
+			return err
+		}
 	}
 	defer remote.Close()
 	h, err := gateway.New(remote, fwd, hopts...)
@@ -156,7 +175,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return errors.New("shutting down")
 		}
 		if err := remote.Ping(ctx); err != nil {
-			return fmt.Errorf("agent at %s: %w", *target, err)
+			return fmt.Errorf("%s: %w", upstream, err)
 		}
 		return nil
 	}
@@ -176,8 +195,8 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		adminSrv = &http.Server{Handler: admin.Handler(ready, reg), ReadHeaderTimeout: 10 * time.Second}
 		go func() { served <- adminSrv.Serve(adminLis) }()
 	}
-	fmt.Fprintf(stdout, "a2agrpc: gateway for the gRPC agent at %s: HTTP+JSON, JSON-RPC (%s) and the Agent Card on %s\n",
-		*target, httpserver.JSONRPCPath, base)
+	fmt.Fprintf(stdout, "a2agrpc: gateway for %s: HTTP+JSON, JSON-RPC (%s) and the Agent Card on %s\n",
+		upstream, httpserver.JSONRPCPath, base)
 	if adminLis != nil {
 		fmt.Fprintf(stdout, "a2agrpc: %s, %s and %s on http://%s\n", admin.HealthzPath, admin.ReadyzPath, admin.MetricsPath, adminLis.Addr())
 	}
@@ -230,10 +249,10 @@ func withoutTraceContext(names []string) []string {
 }
 
 // gatewayCard is the card the gateway serves: the given one (or a minimal
-// one) with the gateway's own interfaces.
-func gatewayCard(file, target, base string) (*a2av1.AgentCard, error) {
+// one named name) with the gateway's own interfaces.
+func gatewayCard(file, name, base string) (*a2av1.AgentCard, error) {
 	card := &a2av1.AgentCard{
-		Name:               "A2A agent at " + target,
+		Name:               name,
 		Description:        "An A2A gRPC agent served over HTTP by the a2agrpc gateway.",
 		Version:            "1.0.0",
 		Capabilities:       &a2av1.AgentCapabilities{Streaming: proto.Bool(true)},
@@ -250,11 +269,16 @@ func gatewayCard(file, target, base string) (*a2av1.AgentCard, error) {
 			return nil, fmt.Errorf("-card: %s is not an Agent Card: %w", file, err)
 		}
 	}
+	return withGatewayInterfaces(card, base), nil
+}
+
+// withGatewayInterfaces replaces card's interfaces with the gateway's.
+func withGatewayInterfaces(card *a2av1.AgentCard, base string) *a2av1.AgentCard {
 	v := a2agrpc.ProtocolVersion
 	card.SupportedInterfaces = []*a2av1.AgentInterface{
 		{Url: base, ProtocolBinding: a2agrpc.BindingREST, ProtocolVersion: v},
 		{Url: base + httpserver.JSONRPCPath, ProtocolBinding: a2agrpc.BindingJSONRPC, ProtocolVersion: v},
 	}
 	card.Signatures = nil // a signature over the agent's own card no longer matches
-	return card, nil
+	return card
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -16,19 +17,9 @@ import (
 
 	"github.com/a2agrpc/a2agrpc/client"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/router"
 	"github.com/a2agrpc/a2agrpc/workflow"
 )
-
-// capabilityDispatcher builds the dispatcher of capability targets for
-// `workflow run -registry ADDR`. It is the hook where the registry-backed
-// router plugs in; while it is nil, a run given -registry fails with
-// errRegistryNotWired instead of silently ignoring the flag. If the
-// dispatcher it returns is an io.Closer, it is closed after the run.
-var capabilityDispatcher func(ctx context.Context, registry string, opts []client.Option) (workflow.Dispatcher, error)
-
-// errRegistryNotWired is the error of -registry until capabilityDispatcher
-// is set.
-var errRegistryNotWired = errors.New("workflow: -registry: capability routing through a registry is not yet wired into this build")
 
 // runWorkflow is "a2agrpc workflow run|check".
 func runWorkflow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -224,19 +215,14 @@ func dispatcher(ctx context.Context, def *workflow.Definition, registry string, 
 	case registry == "":
 		closeAll()
 		return nil, nil, usageError{fmt.Errorf("workflow run: step %q selects its agent by capability: give -registry ADDR", capStep)}
-	case capabilityDispatcher == nil:
-		closeAll()
-		return nil, nil, errRegistryNotWired
 	}
-	router, err := capabilityDispatcher(ctx, registry, opts)
+	disc, err := openDiscovery(ctx, registry, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		closeAll()
 		return nil, nil, fmt.Errorf("-registry %s: %w", registry, err)
 	}
-	if c, ok := router.(io.Closer); ok {
-		closeAll = func() { direct.Close(); c.Close() }
-	}
-	return workflow.ByTarget(direct, router), closeAll, nil
+	closeAll = func() { direct.Close(); disc.Close() }
+	return workflow.ByTarget(direct, workflow.Routed(disc.Router, router.Policy{})), closeAll, nil
 }
 
 // runPrinter shows a run: one line per event, then the outcome.
