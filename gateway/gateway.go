@@ -22,8 +22,8 @@ import (
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/client"
-	"github.com/a2agrpc/a2agrpc/router"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/router"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/httpserver"
 )

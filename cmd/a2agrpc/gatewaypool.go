@@ -10,9 +10,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/a2agrpc/a2agrpc/gateway"
 	registryv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/registry/v1"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
-	"github.com/a2agrpc/a2agrpc/gateway"
 	"github.com/a2agrpc/a2agrpc/router"
 )
 
