@@ -260,16 +260,25 @@ func gatewayCard(file, name, base string) (*a2av1.AgentCard, error) {
 		DefaultOutputModes: []string{"text/plain"},
 	}
 	if file != "" {
-		raw, err := os.ReadFile(file)
-		if err != nil {
+		var err error
+		if card, err = readCardFile(file); err != nil {
 			return nil, fmt.Errorf("-card: %w", err)
-		}
-		card = &a2av1.AgentCard{}
-		if err := a2ajson.Unmarshal(raw, card); err != nil {
-			return nil, fmt.Errorf("-card: %s is not an Agent Card: %w", file, err)
 		}
 	}
 	return withGatewayInterfaces(card, base), nil
+}
+
+// readCardFile reads a JSON Agent Card.
+func readCardFile(file string) (*a2av1.AgentCard, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	card := &a2av1.AgentCard{}
+	if err := a2ajson.Unmarshal(raw, card); err != nil {
+		return nil, fmt.Errorf("%s is not an Agent Card: %w", file, err)
+	}
+	return card, nil
 }
 
 // withGatewayInterfaces replaces card's interfaces with the gateway's.

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/cardsign"
@@ -53,10 +54,16 @@ func TestServeSecured(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	extendedFile := filepath.Join(dir, "extended.json")
+	if err := os.WriteFile(extendedFile, []byte(`{"name":"a2agrpc echo","description":"for members only","version":"1.0.0",
+		"defaultInputModes":["text/plain"],"defaultOutputModes":["text/plain"],
+		"skills":[{"id":"echo","name":"Echo","description":"echoes","tags":["echo"]},{"id":"vip","name":"VIP","description":"members' skill","tags":["vip"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	lines, stop := serveInProcess(t, 2, "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-store", "memory",
 		"-tls-cert", filepath.Join(certs, "server.pem"), "-tls-key", filepath.Join(certs, "server-key.pem"),
 		"-client-ca", filepath.Join(certs, "ca.pem"), "-allow", "spiffe://example.org/agent/*",
-		"-api-keys", keyFile, "-card-sign-key", signFile, "-card-sign-kid", "card-2026")
+		"-api-keys", keyFile, "-card-sign-key", signFile, "-card-sign-kid", "card-2026", "-extended-card", extendedFile)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Error(err)
@@ -116,6 +123,10 @@ func TestServeSecured(t *testing.T) {
 	if kid, err := cardsign.Verify(&card, keys); err != nil || kid != "card-2026" {
 		t.Fatalf("card signature: kid %q, %v", kid, err)
 	}
+	if !card.GetCapabilities().GetExtendedAgentCard() {
+		t.Error("the public card does not declare the extended card")
+	}
+	public := proto.Clone(&card).(*a2av1.AgentCard)
 	card.Name += " (evil twin)"
 	if _, err := cardsign.Verify(&card, keys); !errors.Is(err, cardsign.ErrInvalidSignature) {
 		t.Errorf("tampered card verified: %v", err)
@@ -165,6 +176,36 @@ func TestServeSecured(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("REST with certificate and key: HTTP %d", resp.StatusCode)
+	}
+
+	// The extended card: to authenticated callers only, finished like the
+	// public one (interfaces, security schemes) and signed by the same key.
+	if resp, err := authed.Get(httpBase + "/extendedAgentCard"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("extended card without a key: HTTP %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest(http.MethodGet, httpBase+"/extendedAgentCard", nil)
+	req.Header.Set("X-API-Key", apiKey)
+	resp, err = authed.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var extended a2av1.AgentCard
+	if resp.StatusCode != http.StatusOK || protojson.Unmarshal(raw, &extended) != nil {
+		t.Fatalf("extended card: HTTP %d: %s", resp.StatusCode, raw)
+	}
+	if extended.GetDescription() != "for members only" || len(extended.GetSkills()) != 2 {
+		t.Errorf("extended card is not the configured one: %s", raw)
+	}
+	if !proto.Equal(&a2av1.AgentCard{SupportedInterfaces: extended.GetSupportedInterfaces(), SecuritySchemes: extended.GetSecuritySchemes(), SecurityRequirements: extended.GetSecurityRequirements()},
+		&a2av1.AgentCard{SupportedInterfaces: public.GetSupportedInterfaces(), SecuritySchemes: public.GetSecuritySchemes(), SecurityRequirements: public.GetSecurityRequirements()}) {
+		t.Errorf("extended card interfaces/security differ from the public card's:\n%s", raw)
+	}
+	if kid, err := cardsign.Verify(&extended, keys); err != nil || kid != "card-2026" {
+		t.Errorf("extended card signature: kid %q, %v", kid, err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/examples/echo"
 	registryv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/registry/v1"
+	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 	"github.com/a2agrpc/a2agrpc/registry"
 	"github.com/a2agrpc/a2agrpc/server"
 	"github.com/a2agrpc/a2agrpc/server/grpcserver"
@@ -50,6 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling")
 	registryAddr := fs.String("registry", "", "gRPC address (host:port) of a discovery registry (a2agrpc registry) to register the agent with while it serves: heartbeats keep it listed, shutdown deregisters it")
 	registryTTL := fs.Duration("registry-ttl", 0, "lease asked of -registry (0: the registry's default); heartbeats come every third of it")
+	extendedFile := fs.String("extended-card", "", "JSON Agent Card served by GetExtendedAgentCard to authenticated callers (needs -client-ca, -jwt-* or -api-keys); its interfaces, security schemes and signature are filled in as the public card's")
 	var secFlags securityFlags
 	secFlags.register(fs)
 	if err := flagsFromEnv(fs); err != nil {
@@ -64,6 +66,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer sec.Close()
+	var extended *a2av1.AgentCard
+	if *extendedFile != "" {
+		if sec.authn == nil {
+			return usageError{errors.New("-extended-card is served to authenticated callers only: configure -client-ca, -jwt-* or -api-keys")}
+		}
+		if extended, err = readCardFile(*extendedFile); err != nil {
+			return usageError{fmt.Errorf("-extended-card: %w", err)}
+		}
+	}
 	store, closeStore, err := openStore(ctx, storeSettings{spec: *storeSpec, maxTasks: *maxTasks, retention: *retention})
 	if err != nil {
 		return fmt.Errorf("opening the task store: %w", err)
@@ -85,6 +96,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}, sec.handlerOptions()...),
 		GRPC: append(sec.grpcOptions(), grpcserver.WithReflection(*reflection)),
 		HTTP: sec.httpOptions(),
+	}
+	if extended != nil {
+		cfg.ExtendedCard = func(context.Context, *server.CallInfo) (*a2av1.AgentCard, error) { return extended, nil }
 	}
 	if *onePort != "" {
 		cfg.GRPCAddr, cfg.OnePort = *onePort, true

@@ -66,6 +66,13 @@ type Config struct {
 	// PrepareCard, if set, gets the final card (interfaces filled) before
 	// it is served: to add security schemes or a signature.
 	PrepareCard func(*a2av1.AgentCard) (*a2av1.AgentCard, error)
+	// ExtendedCard, if set, returns the extended Agent Card that
+	// GetExtendedAgentCard serves to authenticated callers (the public
+	// card then declares capabilities.extendedAgentCard). What it returns
+	// is finished like the public card — the served interfaces and the
+	// mesh extension filled in, then PrepareCard, so the extended card
+	// carries the same security schemes and signature — on each call.
+	ExtendedCard server.ExtendedCardFunc
 	// TLS, if set, serves both gRPC and HTTP over TLS.
 	TLS *tls.Config
 	// Handler, GRPC and HTTP pass options to server.NewHandler,
@@ -206,7 +213,11 @@ func start(exec server.Executor, cfg Config, lis, httpLis net.Listener) (*Agent,
 	}
 	a.card = card
 	observeOptions(&cfg)
-	if a.h, err = server.NewHandler(exec, append(cfg.Handler, server.WithAgentCard(card))...); err != nil {
+	hopts := append(cfg.Handler, server.WithAgentCard(card))
+	if cfg.ExtendedCard != nil {
+		hopts = append(hopts, server.WithExtendedAgentCard(a.extendedCard(cfg)))
+	}
+	if a.h, err = server.NewHandler(exec, hopts...); err != nil {
 		return nil, err
 	}
 	gopts := cfg.GRPC
@@ -327,6 +338,37 @@ func (a *Agent) buildCard(cfg Config) (*a2av1.AgentCard, error) {
 	if cfg.Card != nil {
 		card = proto.Clone(cfg.Card).(*a2av1.AgentCard)
 	}
+	if cfg.ExtendedCard != nil {
+		if card.Capabilities == nil {
+			card.Capabilities = &a2av1.AgentCapabilities{}
+		}
+		card.Capabilities.ExtendedAgentCard = proto.Bool(true)
+	}
+	return a.finishCard(cfg, card)
+}
+
+// extendedCard serves cfg.ExtendedCard's cards finished as the public one
+// is: an extended card missing the interfaces, or the security schemes and
+// signature the public card has, would tell an authenticated caller less,
+// and a verifying client would reject it.
+func (a *Agent) extendedCard(cfg Config) server.ExtendedCardFunc {
+	return func(ctx context.Context, call *server.CallInfo) (*a2av1.AgentCard, error) {
+		card, err := cfg.ExtendedCard(ctx, call)
+		if err != nil || card == nil {
+			return card, err
+		}
+		card = proto.Clone(card).(*a2av1.AgentCard)
+		if card.Capabilities == nil {
+			card.Capabilities = &a2av1.AgentCapabilities{}
+		}
+		card.Capabilities.ExtendedAgentCard = proto.Bool(true)
+		return a.finishCard(cfg, card)
+	}
+}
+
+// finishCard fills the served interfaces and the mesh extension into card
+// (which it may modify) and applies cfg.PrepareCard.
+func (a *Agent) finishCard(cfg Config, card *a2av1.AgentCard) (*a2av1.AgentCard, error) {
 	v := a2agrpc.ProtocolVersion
 	card.SupportedInterfaces = []*a2av1.AgentInterface{{Url: a.gAddr, ProtocolBinding: a2agrpc.BindingGRPC, ProtocolVersion: v}}
 	if a.hURL != "" {
