@@ -8,6 +8,7 @@ import (
 
 	"github.com/a2agrpc/a2agrpc"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/taskevent"
 )
 
 // resumable turns a transport stream into the caller's iterator, resuming
@@ -83,10 +84,10 @@ func (r *resumer) drain(s stream, yield func(*a2av1.StreamResponse, error) bool)
 			r.lastSeq = ev.seq
 		}
 		r.got, r.failures = true, 0
-		if id := taskIDOf(ev.resp); id != "" {
+		if id := taskevent.TaskID(ev.resp); id != "" {
 			r.taskID = id
 		}
-		r.final = endsStream(ev.resp, !r.subscription)
+		r.final = taskevent.EndsStream(ev.resp, !r.subscription)
 		if !yield(ev.resp, nil) {
 			return true, nil
 		}
@@ -172,43 +173,4 @@ func (r *resumer) finalState(ctx context.Context) (stream, error) {
 	return func(yield func(event, error) bool) {
 		yield(event{resp: &a2av1.StreamResponse{Payload: &a2av1.StreamResponse_Task{Task: task}}}, nil)
 	}, nil
-}
-
-// taskIDOf is the task an event belongs to, "" for a direct message.
-func taskIDOf(r *a2av1.StreamResponse) string {
-	switch {
-	case r.GetTask() != nil:
-		return r.GetTask().GetId()
-	case r.GetStatusUpdate() != nil:
-		return r.GetStatusUpdate().GetTaskId()
-	case r.GetArtifactUpdate() != nil:
-		return r.GetArtifactUpdate().GetTaskId()
-	}
-	return ""
-}
-
-// endsStream reports whether a stream may end after this event: a direct
-// message, or a task that reached a terminal state (or an interrupted one,
-// when interrupted is true).
-func endsStream(r *a2av1.StreamResponse, interrupted bool) bool {
-	if r.GetMessage() != nil {
-		return true
-	}
-	var s a2av1.TaskState
-	switch {
-	case r.GetTask() != nil:
-		s = r.GetTask().GetStatus().GetState()
-	case r.GetStatusUpdate() != nil:
-		s = r.GetStatusUpdate().GetStatus().GetState()
-	default:
-		return false
-	}
-	switch s {
-	case a2av1.TaskState_TASK_STATE_COMPLETED, a2av1.TaskState_TASK_STATE_FAILED,
-		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED:
-		return true
-	case a2av1.TaskState_TASK_STATE_INPUT_REQUIRED, a2av1.TaskState_TASK_STATE_AUTH_REQUIRED:
-		return interrupted
-	}
-	return false
 }

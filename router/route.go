@@ -3,7 +3,6 @@ package router
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/a2agrpc/a2agrpc"
 	registryv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/registry/v1"
@@ -57,29 +56,6 @@ func (rt *Route) Name() string { return rt.name }
 
 // Policy is the route's policy, the default's values filled in.
 func (rt *Route) Policy() Policy { return rt.policy }
-
-// describe names a capability for metrics and logs.
-func describe(f *registryv1.AgentFilter) string {
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	add("skill_id", f.GetSkillId())
-	add("tag", f.GetTag())
-	add("input_mode", f.GetInputMode())
-	add("output_mode", f.GetOutputMode())
-	add("protocol_binding", f.GetProtocolBinding())
-	add("name", f.GetName())
-	if f.GetIncludeUnhealthy() {
-		add("include_unhealthy", "true")
-	}
-	if len(parts) == 0 {
-		return "any"
-	}
-	return strings.Join(parts, ",")
-}
 
 // endpoints resolves the route's capability to the router's endpoints.
 func (rt *Route) endpoints(ctx context.Context) ([]*endpoint, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/a2agrpc/a2agrpc/client"
 	registryv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/registry/v1"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/registry/agentfilter"
 )
 
 // Router sends A2A calls to the agents that offer a capability. It owns one
@@ -113,7 +114,7 @@ func New(res Resolver, opts ...Option) (*Router, error) {
 // and its last resolution, for as long as it lives: capabilities are meant
 // to be few (rules, configured routes), not made up per request.
 func (r *Router) Route(f *registryv1.AgentFilter, p Policy) *Route {
-	return r.newRoute(describe(f), f, p)
+	return r.newRoute(agentfilter.Describe(f), f, p)
 }
 
 func (r *Router) newRoute(name string, f *registryv1.AgentFilter, p Policy) *Route {

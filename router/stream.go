@@ -9,6 +9,7 @@ import (
 	"github.com/a2agrpc/a2agrpc"
 	"github.com/a2agrpc/a2agrpc/client"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
+	"github.com/a2agrpc/a2agrpc/internal/taskevent"
 )
 
 // SendStreamingMessage sends a message to one endpoint and streams the
@@ -167,11 +168,11 @@ func (f *follower) drain(ctx context.Context, l *lease, o op, open func(context.
 			reported = true
 			l.done(nil)
 		}
-		if id := taskIDOf(ev); id != "" && id != learned {
+		if id := taskevent.TaskID(ev); id != "" && id != learned {
 			learned, f.taskID = id, id
 			rt.learn(id, l.ep)
 		}
-		f.final = endsStream(ev, !f.subscription)
+		f.final = taskevent.EndsStream(ev, !f.subscription)
 		if !f.yield(ev, nil) {
 			return true, nil
 		}
@@ -246,43 +247,4 @@ func (f *follower) resume(ctx context.Context, err error) {
 		}
 		err = serr
 	}
-}
-
-// taskIDOf is the task an event belongs to, "" for a direct message.
-func taskIDOf(r *a2av1.StreamResponse) string {
-	switch {
-	case r.GetTask() != nil:
-		return r.GetTask().GetId()
-	case r.GetStatusUpdate() != nil:
-		return r.GetStatusUpdate().GetTaskId()
-	case r.GetArtifactUpdate() != nil:
-		return r.GetArtifactUpdate().GetTaskId()
-	}
-	return ""
-}
-
-// endsStream reports whether a stream may end after this event: a direct
-// message, or a task that reached a terminal state (or an interrupted one,
-// when interrupted is true).
-func endsStream(r *a2av1.StreamResponse, interrupted bool) bool {
-	if r.GetMessage() != nil {
-		return true
-	}
-	var s a2av1.TaskState
-	switch {
-	case r.GetTask() != nil:
-		s = r.GetTask().GetStatus().GetState()
-	case r.GetStatusUpdate() != nil:
-		s = r.GetStatusUpdate().GetStatus().GetState()
-	default:
-		return false
-	}
-	switch s {
-	case a2av1.TaskState_TASK_STATE_COMPLETED, a2av1.TaskState_TASK_STATE_FAILED,
-		a2av1.TaskState_TASK_STATE_CANCELED, a2av1.TaskState_TASK_STATE_REJECTED:
-		return true
-	case a2av1.TaskState_TASK_STATE_INPUT_REQUIRED, a2av1.TaskState_TASK_STATE_AUTH_REQUIRED:
-		return interrupted
-	}
-	return false
 }

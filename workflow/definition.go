@@ -4,6 +4,7 @@ import (
 	"time"
 
 	registryv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/registry/v1"
+	"github.com/a2agrpc/a2agrpc/registry/agentfilter"
 )
 
 // Definition is a workflow: steps that call agents, wired together by
@@ -69,7 +70,7 @@ type Target struct {
 // String describes the target for messages: the URL, or the filter.
 func (t Target) String() string {
 	if t.Capability != nil {
-		return "capability {" + filterString(t.Capability) + "}"
+		return "capability " + agentfilter.Describe(t.Capability)
 	}
 	return t.Agent
 }

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"sync"
 
 	"github.com/a2agrpc/a2agrpc/client"
-	registryv1 "github.com/a2agrpc/a2agrpc/gen/a2agrpc/registry/v1"
 	a2av1 "github.com/a2agrpc/a2agrpc/gen/lf/a2a/v1"
 )
 
@@ -190,24 +188,4 @@ func (b byTarget) Cancel(ctx context.Context, t Target, taskID string) error {
 		return err
 	}
 	return d.Cancel(ctx, t, taskID)
-}
-
-// filterString lists a filter's criteria as "key: value" pairs.
-func filterString(f *registryv1.AgentFilter) string {
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+": "+v)
-		}
-	}
-	add("skill_id", f.GetSkillId())
-	add("tag", f.GetTag())
-	add("input_mode", f.GetInputMode())
-	add("output_mode", f.GetOutputMode())
-	add("protocol_binding", f.GetProtocolBinding())
-	add("name", f.GetName())
-	if f.GetIncludeUnhealthy() {
-		parts = append(parts, "include_unhealthy: true")
-	}
-	return strings.Join(parts, ", ")
 }

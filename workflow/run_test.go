@@ -489,7 +489,7 @@ func TestDirect_refusesCapabilities(t *testing.T) {
 	if !errors.Is(o.err, workflow.ErrCapabilityTarget) || !workflow.IsPermanent(o.err) || o.res.Steps["s"].Attempts != 1 {
 		t.Fatalf("error %v\n%s", o.err, o)
 	}
-	if !strings.Contains(o.err.Error(), "capability {skill_id: sentiment}") {
+	if !strings.Contains(o.err.Error(), "capability skill_id=sentiment") {
 		t.Errorf("error %q does not name the capability", o.err)
 	}
 }

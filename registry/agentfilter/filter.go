@@ -120,3 +120,28 @@ func splitMediaType(m string) (typ, sub string) {
 	typ, sub, _ = strings.Cut(m, "/")
 	return typ, sub
 }
+
+// Describe names what f asks for, as "skill_id=extract,tag=pdf" ("any"
+// for an empty filter): the one spelling of a capability in metrics, logs
+// and error messages.
+func Describe(f *registryv1.AgentFilter) string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("skill_id", f.GetSkillId())
+	add("tag", f.GetTag())
+	add("input_mode", f.GetInputMode())
+	add("output_mode", f.GetOutputMode())
+	add("protocol_binding", f.GetProtocolBinding())
+	add("name", f.GetName())
+	if f.GetIncludeUnhealthy() {
+		add("include_unhealthy", "true")
+	}
+	if len(parts) == 0 {
+		return "any"
+	}
+	return strings.Join(parts, ",")
+}
