@@ -140,14 +140,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (*Princ
 	if a.failures == nil {
 		return a.authenticate(ctx, c)
 	}
-	if err := a.failures.check(c.Remote); err != nil {
+	refund, err := a.failures.take(c.Remote)
+	if err != nil {
 		return nil, err
 	}
 	p, err := a.authenticate(ctx, c)
 	// Only unproven credentials count: a caller denied by the allow-list
 	// proved who it is, and guesses nothing by calling again.
-	if errors.Is(err, a2agrpc.ErrUnauthenticated) {
-		a.failures.failed(c.Remote)
+	if !errors.Is(err, a2agrpc.ErrUnauthenticated) {
+		refund()
 	}
 	return p, err
 }

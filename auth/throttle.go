@@ -35,39 +35,16 @@ func newFailureThrottle(perMinute int, now func() time.Time) *failureThrottle {
 	return &failureThrottle{perMinute: perMinute, now: now, addrs: map[string]*rate.Limiter{}}
 }
 
-// check refuses addr while its budget of failures is spent.
-func (f *failureThrottle) check(addr string) error {
+// take spends one failure of addr's budget before its credentials are
+// checked, or refuses addr while the budget is spent. Spending first is
+// what bounds concurrent guesses: checking the budget and spending it only
+// after a failed verification would let every guess already in flight
+// through. The returned func gives the failure back when the call turned
+// out not to be one.
+func (f *failureThrottle) take(addr string) (refund func(), err error) {
 	key := addrKey(addr)
 	if key == "" {
-		return nil
-	}
-	f.mu.Lock()
-	lim := f.addrs[key]
-	var wait time.Duration
-	if lim != nil {
-		now := f.now()
-		if lim.TokensAt(now) < 1 {
-			// The reservation is cancelled at once: it only measures how
-			// long until one failure is allowed again.
-			r := lim.ReserveN(now, 1)
-			wait = r.DelayFrom(now)
-			r.CancelAt(now)
-		}
-	}
-	f.mu.Unlock()
-	if wait <= 0 {
-		return nil
-	}
-	return a2agrpc.Errorf(a2agrpc.ReasonResourceExhausted,
-		"too many failed authentications from this address; try again in %s", wait.Round(time.Second)).
-		WithRetryAfter(wait)
-}
-
-// failed spends one failure of addr's budget.
-func (f *failureThrottle) failed(addr string) {
-	key := addrKey(addr)
-	if key == "" {
-		return
+		return func() {}, nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -80,7 +57,20 @@ func (f *failureThrottle) failed(addr string) {
 		lim = rate.NewLimiter(rate.Limit(float64(f.perMinute)/60), f.perMinute)
 		f.addrs[key] = lim
 	}
-	lim.AllowN(now, 1)
+	r := lim.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return nil, a2agrpc.Errorf(a2agrpc.ReasonResourceExhausted,
+			"too many failed authentications from this address; try again in %s", wait.Round(time.Second)).
+			WithRetryAfter(wait)
+	}
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		// Cancelled as of when it was made: a reservation cancelled
+		// later counts as used and would give nothing back.
+		r.CancelAt(now)
+	}, nil
 }
 
 func (f *failureThrottle) forgetRefilledLocked(now time.Time) {

@@ -162,6 +162,10 @@ func TestStreamOutlivesItsToken(t *testing.T) {
 			if got := last.GetStatusUpdate().GetStatus().GetState(); got != a2av1.TaskState_TASK_STATE_CANCELED {
 				t.Fatalf("last event %v, want the CANCELED status", last)
 			}
+			// The send and at least two resumptions with fresh tokens.
+			if n := src.calls.Load(); n < 3 {
+				t.Errorf("the token source was asked %d times; the stream was not resumed", n)
+			}
 		})
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/a2agrpc/a2agrpc"
@@ -29,7 +31,13 @@ type Client struct {
 // (grpc.WithTransportCredentials); [WithAPIKey] and [WithBearerToken] add
 // credentials to every call. Close releases it.
 func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
-	conn, err := grpc.NewClient(target, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
+	conn, err := grpc.NewClient(target, append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// A watch sends nothing while nothing changes: without pings, a
+		// registry host that vanished without a reset would leave the
+		// resolver's watch, and every pool fed by it, stale for ever.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+	}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

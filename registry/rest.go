@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -112,7 +113,11 @@ func serveWatch(svc *Service, keepAlive time.Duration, w http.ResponseWriter, r 
 		return
 	}
 	defer out.Close()
-	if err != nil && r.Context().Err() == nil {
+	// An error event unless the client itself went away; the request's
+	// context also ends when the authenticator ends the stream (credential
+	// expired), and that the client must be told.
+	var e *a2agrpc.Error
+	if err != nil && (r.Context().Err() == nil || errors.As(context.Cause(r.Context()), &e)) {
 		_ = out.Event("", "error", httpserver.ErrorBody(err))
 	}
 }

@@ -155,7 +155,13 @@ func Start(cfg Config) (_ *Server, err error) {
 		}
 		s.hURL = scheme + "://" + hLis.Addr().String()
 	}
-	s.run(func() error { return s.grpc.Serve(gLis) })
+	s.run(func() error {
+		// A Shutdown that comes before Serve starts is a clean stop too.
+		if err := s.grpc.Serve(gLis); !errors.Is(err, grpc.ErrServerStopped) {
+			return err
+		}
+		return nil
+	})
 	if s.web != nil {
 		s.run(func() error { return serveHTTP(s.web, hLis, cfg.TLS) })
 	}

@@ -110,6 +110,7 @@ func (s *Service) subscribe(ctx context.Context, timeout time.Duration) (<-chan 
 	}
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	s.view.beginReload()
 	list, err := s.store.List(lctx)
 	if err != nil {
 		stop()

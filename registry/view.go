@@ -29,6 +29,10 @@ type view struct {
 	counts   map[registryv1.AgentStatus]int
 	closed   error // set by close: watches end with it and none open
 	now      func() time.Time
+	// changed holds the ids written to the view since beginReload: a List
+	// taken meanwhile may predate those writes, so reload must not undo
+	// them. Nil outside a reload.
+	changed map[string]bool
 }
 
 // tomb remembers the revision a registration had when it was removed.
@@ -61,6 +65,9 @@ func (v *view) put(reg *registryv1.AgentRegistration) {
 
 func (v *view) putLocked(reg *registryv1.AgentRegistration) {
 	id := reg.GetAgentId()
+	if v.changed != nil {
+		v.changed[id] = true
+	}
 	old := v.regs[id]
 	if old != nil && old.GetRevision() >= reg.GetRevision() {
 		return
@@ -87,6 +94,9 @@ func (v *view) remove(reg *registryv1.AgentRegistration, reason string) {
 
 func (v *view) removeLocked(reg *registryv1.AgentRegistration, reason string) {
 	id := reg.GetAgentId()
+	if v.changed != nil {
+		v.changed[id] = true
+	}
 	if t, ok := v.tombs[id]; !ok || t.rev < reg.GetRevision() {
 		v.tombs[id] = tomb{rev: reg.GetRevision(), at: v.now()}
 	}
@@ -109,23 +119,35 @@ func (v *view) apply(c regstore.Change) {
 	}
 }
 
+// beginReload is called before the List that reload will apply: from
+// then on the view notes which registrations it is told about.
+func (v *view) beginReload() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.changed = map[string]bool{}
+}
+
 // reload replaces the view with a full List of the store (at start, and
 // after the store said changes may have been missed), telling watchers the
 // difference. A registration the view holds at a newer revision, or saw
 // removed, is kept as the view has it: the change that made it so is
-// still on its way through Watch. One gone from the store was removed
-// while the view was not looking; watchers are told it expired, by far
-// the likeliest cause while a replica is cut off from its store.
+// still on its way through Watch. So is one written to the view since
+// beginReload (a registration made on this replica while the List ran
+// may be missing from it). One gone from the store was removed while the
+// view was not looking; watchers are told it expired, by far the likeliest
+// cause while a replica is cut off from its store.
 func (v *view) reload(list []*registryv1.AgentRegistration) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	changed := v.changed
+	v.changed = nil
 	seen := make(map[string]bool, len(list))
 	for _, r := range list {
 		seen[r.GetAgentId()] = true
 		v.putLocked(r)
 	}
 	for id, old := range v.regs {
-		if !seen[id] {
+		if !seen[id] && !changed[id] {
 			v.removeLocked(old, regstore.ReasonExpired)
 		}
 	}

@@ -158,7 +158,11 @@ func (s *Service) watch(ctx context.Context, f *registryv1.AgentFilter, send fun
 		case <-w.done:
 			return w.err
 		case <-ctx.Done():
-			return a2agrpc.AsError(ctx.Err())
+			// The cause, not the bare cancellation: a watch the
+			// authenticator ended because its credential expired must
+			// say so (UNAUTHENTICATED), so the client reconnects with a
+			// fresh one rather than treating it as its own cancel.
+			return a2agrpc.AsError(context.Cause(ctx))
 		}
 	}
 }

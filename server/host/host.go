@@ -192,8 +192,12 @@ func Start(exec server.Executor, cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// registerTimeout bounds Config.Register in Start.
-const registerTimeout = 30 * time.Second
+// registerTimeout bounds Config.Register in Start, deregisterTimeout its
+// stop function in Shutdown.
+const (
+	registerTimeout   = 30 * time.Second
+	deregisterTimeout = 2 * time.Second
+)
 
 func start(exec server.Executor, cfg Config, lis, httpLis net.Listener) (*Agent, error) {
 	a := &Agent{stopped: make(chan struct{})}
@@ -434,9 +438,14 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 func (a *Agent) shutdown(ctx context.Context) error {
 	var regErr error
 	if a.unregister != nil {
-		if regErr = a.unregister(ctx); regErr != nil {
+		// Bounded: a registry that does not answer must not eat the
+		// budget the calls in flight need to drain (the lease expires
+		// by itself anyway).
+		rctx, cancel := context.WithTimeout(ctx, deregisterTimeout)
+		if regErr = a.unregister(rctx); regErr != nil {
 			regErr = fmt.Errorf("host: deregistering the agent: %w", regErr)
 		}
+		cancel()
 	}
 	a.stopProbe()
 	a.Quiesce()

@@ -19,7 +19,10 @@ import (
 
 // DefaultBuffer is how many changes a watcher may fall behind by before it
 // is sent a resync instead.
-const DefaultBuffer = 256
+// It holds several notifications' worth of changes (PostgreSQL sends up to
+// 300 per notification), so a mass expiry does not force every replica
+// into a full reload.
+const DefaultBuffer = 2048
 
 // Hub broadcasts values of type T to subscribers. It is safe for concurrent
 // use; values published by one goroutine, or under one lock of the caller,
