@@ -4,13 +4,12 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/a2agrpc/a2agrpc/internal/sqlmigrate"
 )
 
 // The schema ships in the binary and Open brings the database up to date,
@@ -20,38 +19,13 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+// loadMigrations returns the embedded migrations in version order.
+func loadMigrations() ([]sqlmigrate.Migration, error) {
+	ms, err := sqlmigrate.Load(migrationFS, "migrations")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pgreg: %w", err)
 	}
-	out := make([]migration, 0, len(names))
-	for _, p := range names {
-		name := strings.TrimPrefix(p, "migrations/")
-		num, _, _ := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("pgreg: migration %q is not named NNNN_what.sql", name)
-		}
-		body, err := migrationFS.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
-	}
-	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("pgreg: migrations %q and %q share a version", out[i-1].name, out[i].name)
-		}
-	}
-	return out, nil
+	return ms, nil
 }
 
 // migrationLockClass is the first key of the advisory lock taken while
@@ -110,13 +84,13 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (string, er
 		return "", err
 	}
 	for _, m := range all {
-		if slices.Contains(done, int32(m.version)) {
+		if slices.Contains(done, int32(m.Version)) {
 			continue
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return "", fmt.Errorf("pgreg: migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return "", fmt.Errorf("pgreg: migration %s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO registry_schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO registry_schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 			return "", err
 		}
 	}

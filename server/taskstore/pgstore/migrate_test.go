@@ -20,8 +20,8 @@ func TestMigrationsEmbedded(t *testing.T) {
 		t.Fatal("no migrations embedded")
 	}
 	for i, m := range all {
-		if m.version != i+1 {
-			t.Errorf("migration %d is %s (version %d): versions must run 1, 2, 3...", i, m.name, m.version)
+		if m.Version != i+1 {
+			t.Errorf("migration %d is %s (version %d): versions must run 1, 2, 3...", i, m.Name, m.Version)
 		}
 	}
 }
